@@ -1,0 +1,3 @@
+"""diffusionlab: the library behind the "Fun with Diffusion Models" report pipeline."""
+
+__version__ = "0.1.0"
