@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .runtime import UserError
+
 SOURCES = ("torchvision", "folder", "embedded")
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """MNIST could not be had; the message says what to do."""
 
 

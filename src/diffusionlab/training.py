@@ -43,6 +43,7 @@ class TrainSettings:
     p_uncond: float = 0.1  # class-conditioned: probability of dropping the class
     channels_last: bool = False
     autocast_bf16: bool = False
+    compile: bool = False  # torch.compile the model for the training loop
     checkpoint_epochs: tuple[int, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
@@ -146,6 +147,7 @@ def train(
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt, sched = make_optimizer(model, s)
+    net = torch.compile(model) if s.compile else model  # shares weights with `model`
     schedule = s.schedule() if s.objective == "ddpm" else None
     losses: list[tuple[int, int, float]] = []
     start = 1
@@ -175,7 +177,7 @@ def train(
             if idx.numel() < 2:  # BatchNorm cannot train on a single image
                 continue
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
-                loss = batch_loss(model, s, x_all[idx], y_all[idx], g, schedule)
+                loss = batch_loss(net, s, x_all[idx], y_all[idx], g, schedule)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

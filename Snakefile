@@ -1,0 +1,34 @@
+"""Fun with Diffusion Models, as one workflow: part A, part B, evaluation and the write-up.
+
+    snakemake --cores 1 --resources gpu=1 report      # reference settings (config.yaml)
+    snakemake --cores all --configfile presets/laptop.yaml report   # CPU, offline
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from diffusionlab.config import ConfigError, validate
+from diffusionlab.workflow import check_config
+
+
+configfile: "config.yaml"
+
+
+try:
+    validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    check_config(config)
+except ConfigError as err:
+    sys.exit(str(err))
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/part_b.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.part_b.input,
