@@ -1,0 +1,256 @@
+"""A complete site from synthetic figures, to preview the templates without running anything.
+
+`python -m diffusionlab.site demo OUT` builds it; the tests use it to check every template,
+caption kind and stylesheet rule in a real browser. Figures are drawn with Pillow in a
+fraction of a second: digit grids (pixel art), loss curves, a sampling animation, a metrics
+table and Snakemake benchmark files.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .manifest import Figure, Manifest, PartResult, SectionResult, Table
+from .provenance import Provenance
+
+TILE = 28
+PAD = 2
+
+PART_A_VALUES = {  # the settings a part A run on the MNIST backend would pass
+    "prompts": ["the digit 3", "the digit 7", "the digit 8"],
+    "num_inference_steps": 20,
+    "t_values": [75, 150, 225],
+    "num_timesteps": 300,
+    "kernel_size": 5,
+    "blur_sigma": 2,
+    "prompt": "the digit 3",
+    "t_start": 207,
+    "i_start": 10,
+    "stride": 9,
+    "show_every": 5,
+    "num_samples": 5,
+    "guidance": 5,
+    "null_prompt": "",
+    "i_starts": [1, 3, 5, 7, 10, 20],
+    "image": "a test digit",
+    "source": "hand-drawn",
+    "prompt_upright": "the digit 6",
+    "prompt_flipped": "the digit 9",
+    "prompt_low": "the digit 0",
+    "prompt_high": "the digit 1",
+    "views": ["identity", "rotation by 90°"],
+}
+PART_B_VALUES = {
+    "digits": 5,
+    "sigmas": [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0],
+    "sigma": 0.5,
+    "num_steps": 300,
+    "beta_start": 1e-4,
+    "beta_end": 0.02,
+    "variance": "beta",
+    "every": 10,
+}
+
+
+def digit_grid(path: Path, rows: int, cols: int, seed: int, noise: float = 0.0) -> Path:
+    """White digits on black, TILE pixels each with PAD pixels between them."""
+    rng = random.Random(seed)
+    width, height = cols * (TILE + PAD) + PAD, rows * (TILE + PAD) + PAD
+    image = Image.new("L", (width, height), 40)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=22)
+    for r in range(rows):
+        for c in range(cols):
+            x0, y0 = PAD + c * (TILE + PAD), PAD + r * (TILE + PAD)
+            draw.rectangle([x0, y0, x0 + TILE - 1, y0 + TILE - 1], fill=0)
+            draw.text((x0 + TILE / 2, y0 + TILE / 2), str(rng.randrange(10)), 255, font, "mm")
+    if noise:
+        pixels = image.load()
+        for y in range(height):
+            for x in range(width):
+                value = pixels[x, y] + rng.gauss(0, 255 * noise)
+                pixels[x, y] = int(min(255, max(0, value)))
+    image.save(path)
+    return path
+
+
+def loss_curve(path: Path, seed: int, steps: int = 400) -> Path:
+    """A falling, noisy curve on a plain chart, drawn like a training loss plot."""
+    rng = random.Random(seed)
+    width, height, margin = 720, 360, 48
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.line(
+        [(margin, margin / 2), (margin, height - margin), (width - 16, height - margin)],
+        fill="#444",
+        width=2,
+    )
+    points = []
+    for i in range(steps):
+        value = 0.02 + 0.9 / (1 + i / 12) + rng.gauss(0, 0.01)
+        x = margin + (width - margin - 24) * i / (steps - 1)
+        y = height - margin - (height - 1.5 * margin) * min(1.0, value)
+        points.append((x, y))
+    draw.line(points, fill="#2f5d8a", width=2)
+    draw.text((width / 2, height - margin / 2), "training step", "#444", anchor="mm")
+    image.save(path)
+    return path
+
+
+def animation(path: Path, seed: int, frames: int = 4) -> Path:
+    pictures = []
+    for i in range(frames):
+        frame = digit_grid(path.with_suffix(f".{i}.png"), 2, 5, seed, noise=0.5 * (1 - i / frames))
+        pictures.append(Image.open(frame).convert("P"))
+        frame.unlink()
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=200, loop=0)
+    return path
+
+
+def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
+    """Write synthetic results into `folder`; return the manifest and provenance to render."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1000))
+
+    def grid(name: str, rows: int = 2, cols: int = 6, noise: float = 0.0) -> Path:
+        return digit_grid(folder / f"{name}.png", rows, cols, next(counter), noise)
+
+    part_a = {
+        "0": SectionResult(
+            figures=[
+                Figure(
+                    grid(f"a0_steps{n}", 1, 3), kind="samples", values={"num_inference_steps": n}
+                )
+                for n in (5, 20)
+            ]
+        ),
+        "1.1": SectionResult(figures=[Figure(grid("a11", 1, 4, 0.3), kind="forward")]),
+        "1.2": SectionResult(figures=[Figure(grid("a12", 2, 3, 0.2), kind="blur")]),
+        "1.3": SectionResult(figures=[Figure(grid("a13", 2, 3, 0.1), kind="one_step")]),
+        "1.4": SectionResult(
+            figures=[
+                Figure(grid("a14_steps", 1, 7, 0.1), kind="steps"),
+                Figure(grid("a14_compare", 1, 4), kind="compare"),
+            ]
+        ),
+        "1.5": SectionResult(figures=[Figure(grid("a15", 1, 5), kind="samples")]),
+        "1.6": SectionResult(figures=[Figure(grid("a16", 1, 5), kind="samples")]),
+        "1.7": SectionResult(figures=[Figure(grid("a17", 1, 7), kind="edits")]),
+        "1.7.1": SectionResult(figures=[Figure(grid("a171", 1, 7), kind="edits")]),
+        "1.7.2": SectionResult(figures=[Figure(grid("a172", 1, 3), kind="inpaint")]),
+        "1.7.3": SectionResult(
+            figures=[Figure(grid("a173", 1, 7), kind="edits", values={"prompt": "the digit 5"})]
+        ),
+        "1.8": SectionResult(figures=[Figure(grid("a18", 1, 2), kind="anagram")]),
+        "1.9": SectionResult(figures=[Figure(grid("a19", 1, 2), kind="hybrid")]),
+        "views": SectionResult(not_run="No views beyond the course's flip were configured."),
+    }
+    time = {"batch_size": 128, "epochs": 20, "hidden": 64, "lr": 1e-3, "lr_decay_total": 0.1}
+    part_b = {
+        "1.2": SectionResult(figures=[Figure(grid("b12", 5, 7, 0.25), kind="noising")]),
+        "1.2.1": SectionResult(
+            figures=[
+                Figure(loss_curve(folder / "b121_loss.png", 1), kind="loss"),
+                *(
+                    Figure(grid(f"b121_e{e}", 3, 5), kind="results", values={"epoch": e})
+                    for e in (1, 5)
+                ),
+            ],
+            values={"batch_size": 256, "epochs": 5, "hidden": 128, "lr": 1e-4},
+        ),
+        "1.2.2": SectionResult(
+            figures=[Figure(grid("b122", 2, 7, 0.15), kind="ood")],
+            tables=[Table(_ood_table(folder / "b122_mse.csv"), kind="ood_table")],
+        ),
+        "2.1": SectionResult(
+            figures=[
+                Figure(loss_curve(folder / "b21_loss.png", 2), kind="loss"),
+                *(
+                    Figure(grid(f"b21_e{e}", 4, 10), kind="samples", values={"epoch": e})
+                    for e in (5, 20)
+                ),
+                Figure(
+                    animation(folder / "b21_anim.gif", 3), kind="animation", values={"epoch": 20}
+                ),
+            ],
+            values={**time, "num_samples": 40},
+            notes=["Final training loss {final_loss:.4f} after {epochs} epochs."],
+        ),
+        "2.4": SectionResult(
+            figures=[
+                Figure(loss_curve(folder / "b24_loss.png", 4), kind="loss"),
+                *(
+                    Figure(grid(f"b24_e{e}", 4, 10), kind="samples", values={"epoch": e})
+                    for e in (5, 20)
+                ),
+                Figure(
+                    animation(folder / "b24_anim.gif", 5), kind="animation", values={"epoch": 20}
+                ),
+            ],
+            values={**time, "p_uncond": 0.1, "guidance": 5, "samples_per_class": 4},
+        ),
+    }
+    metrics = folder / "metrics.csv"
+    metrics.write_text(
+        "model,epoch,classifier accuracy,FID (MNIST features)\n"
+        "time-conditioned,5,0.71,21.3\ntime-conditioned,20,0.83,9.82\n"
+        "class-conditioned,5,0.94,12.1\nclass-conditioned,20,0.991,4.417\n"
+    )
+    manifest = Manifest(
+        title="Fun with Diffusion Models",
+        subtitle="A preview built from synthetic figures",
+        values={"seed": 180},
+        parts=[
+            PartResult(
+                "A",
+                backend="DeepFloyd IF",
+                not_run="The DeepFloyd backend was not run: no GPU and no access to the gated "
+                "model weights on this machine.",
+            ),
+            PartResult("A", part_a, backend="MNIST class-conditioned UNet", values=PART_A_VALUES),
+            PartResult("B", part_b, values={**PART_B_VALUES, "final_loss": 0.0291}),
+            PartResult(
+                "eval",
+                {
+                    "metrics": SectionResult(
+                        tables=[
+                            Table(
+                                metrics,
+                                caption="Synthetic scores of the sampled digits, "
+                                "{num_samples} samples per model (seed {seed}).",
+                                values={"num_samples": 1000},
+                            )
+                        ]
+                    )
+                },
+            ),
+        ],
+    )
+    benchmarks = []
+    for rule, seconds, rss in (("train_time", 912.4, 1843.2), ("noising_figure", 3.1, 402.5)):
+        path = folder / f"{rule}.tsv"
+        path.write_text(
+            "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+            f"{seconds}\t0:00:00\t{rss}\t{rss * 2}\t{rss}\t{rss}\t0.1\t0.2\t95.0\t{seconds * 2}\n"
+        )
+        benchmarks.append(path)
+    provenance = Provenance(
+        config={"seed": 180, "device": "auto", "data": {"source": "embedded"}},
+        data_meta={"source": "embedded", "train_digits": 4000, "test_digits": 1000},
+        device={"device": "cpu", "cpu_threads": 2},
+        benchmarks=benchmarks,
+    )
+    return manifest, provenance
+
+
+def _ood_table(path: Path) -> Path:
+    rows = [
+        (s, round(0.004 + 0.05 * max(0.0, s - 0.5) ** 1.5 + 0.01 * s, 5))
+        for s in PART_B_VALUES["sigmas"]
+    ]
+    path.write_text("sigma,MSE\n" + "".join(f"{s},{m}\n" for s, m in rows))
+    return path
