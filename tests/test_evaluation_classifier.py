@@ -1,0 +1,82 @@
+"""The MNIST classifier: training determinism, its evaluation functions, checkpoints."""
+
+import pytest
+import torch
+
+from diffusionlab.data import as_float, load_mnist
+from diffusionlab.evaluation.classifier import (
+    accuracy,
+    features,
+    load_classifier,
+    predict,
+    probabilities,
+    save_classifier,
+    train_classifier,
+)
+from diffusionlab.evaluation.sample_quality import per_class_accuracy
+
+MNIST_FOLDER = "/work/shared/datasets/mnist-5k"
+TINY = {"channels": (4, 8), "features": 16}
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist("folder", MNIST_FOLDER, train_size=1000, test_size=1000)
+
+
+def tiny_classifier(mnist, seed=0):
+    return train_classifier(mnist.train_images, mnist.train_labels, epochs=1, batch_size=20,
+                            lr=1e-2, seed=seed, **TINY)
+
+
+@pytest.fixture(scope="module")
+def model(mnist):
+    return tiny_classifier(mnist)
+
+
+def test_accuracy_on_real_test_digits_matches_its_evaluation(model, mnist):
+    x, y = mnist.test_images, mnist.test_labels
+    reported = accuracy(model, x, y, batch_size=128)
+    with torch.no_grad():
+        by_hand = (model(as_float(x)).argmax(dim=1) == y).double().mean().item()
+    table = per_class_accuracy(probabilities(model, x), y)
+    weighted = (table["accuracy"] * table["samples"]).sum() / table["samples"].sum()
+    assert reported == pytest.approx(by_hand, abs=1e-12)
+    assert weighted == pytest.approx(reported, abs=1e-12)
+    assert table["samples"].sum() == len(y) and sorted(table["digit"]) == list(range(10))
+    assert reported > 0.5  # 50 steps on 1000 digits: far above chance (0.1)
+
+
+def test_training_is_deterministic_for_a_seed(mnist, model):
+    again = tiny_classifier(mnist)
+    other = tiny_classifier(mnist, seed=1)
+    for name, w in model.state_dict().items():
+        assert torch.equal(w, again.state_dict()[name]), name
+    assert not torch.equal(model.head.weight, other.head.weight)
+
+
+def test_outputs_agree_across_batch_sizes_and_input_forms(model, mnist):
+    u8 = mnist.test_images[:37]
+    p = probabilities(model, u8, batch_size=1000)
+    assert p.shape == (37, 10) and torch.allclose(p.sum(1), torch.ones(37), atol=1e-6)
+    torch.testing.assert_close(probabilities(model, as_float(u8), batch_size=5), p)
+    torch.testing.assert_close(probabilities(model, as_float(u8)[:, 0]), p)
+    f = features(model, u8, batch_size=4)
+    assert f.shape == (37, 16) and (f >= 0).all()  # after the ReLU
+    torch.testing.assert_close(f, features(model, u8, batch_size=1000))
+    assert torch.equal(predict(model, u8), p.argmax(1))
+
+
+def test_checkpoint_loads_with_weights_only(model, mnist, tmp_path):
+    path = tmp_path / "classifier.pt"
+    save_classifier(model, path, meta={"epochs": 1, "test_accuracy": 0.5})
+    raw = torch.load(path, weights_only=True)
+    assert raw["channels"] == [4, 8] and raw["meta"]["epochs"] == 1
+    loaded = load_classifier(path)
+    x = mnist.test_images[:20]
+    assert torch.equal(probabilities(loaded, x), probabilities(model, x))
+
+
+def test_rejects_mismatched_labels(mnist):
+    with pytest.raises(ValueError, match="labels"):
+        train_classifier(mnist.train_images[:10], mnist.train_labels[:9], 1, 5, 1e-3, 0)
