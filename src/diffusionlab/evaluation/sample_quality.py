@@ -1,0 +1,155 @@
+"""How good generated digits are, judged by the classifier.
+
+- Frechet distance in the classifier's feature space between a fixed number of generated
+  digits and the test digits. Its floor is the distance between as many *real* training
+  digits and the same test digits: a sampler that matched the data would land there.
+- Class accuracy: the fraction of digits generated for class c that the classifier reads as c.
+
+Generated digits are clipped to [0, 1], as they are shown, before the classifier sees them.
+All samplers of one table start from the same noise (one generator per configuration, seeded
+alike), so differences between rows come from the samplers, not from the draw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..schedule import DDPMSchedule
+from ..unet import ClassConditionalUNet
+from .classifier import DigitClassifier, features, probabilities
+from .fast_sampling import sample_strided
+from .frechet import feature_frechet_distance
+
+
+def per_class_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> pd.DataFrame:
+    """For each class present in `labels`: samples, accuracy and mean probability of the class."""
+    labels = labels.cpu().long()
+    correct = probs.argmax(dim=1) == labels
+    p_label = probs.gather(1, labels[:, None])[:, 0].double()
+    rows = []
+    for c in labels.unique().tolist():
+        mask = labels == c
+        rows.append({"digit": c, "samples": int(mask.sum()),
+                     "accuracy": correct[mask].double().mean().item(),
+                     "mean_probability": p_label[mask].mean().item()})
+    return pd.DataFrame(rows)
+
+
+def balanced_classes(num_samples: int, num_classes: int = 10) -> torch.Tensor:
+    """0, 1, ..., 9, 0, 1, ...: as even a class mix as num_samples allows."""
+    return torch.arange(num_samples) % num_classes
+
+
+def generate(
+    model: nn.Module,
+    schedule: DDPMSchedule,
+    num_samples: int,
+    seed: int,
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    **sampler,
+) -> torch.Tensor:
+    """`sample_strided` in batches from one generator, clipped to [0, 1].
+
+    `sampler` holds num_steps, method, spacing, variance, guidance and, for a class-conditioned
+    model, `classes` for all num_samples digits (sliced per batch here). DDPM draws its noise
+    batch by batch, so its samples depend on batch_size as well as on the seed.
+    """
+    classes = sampler.pop("classes", None)
+    if isinstance(model, ClassConditionalUNet) and classes is None:
+        raise ValueError("a class-conditioned model needs the classes to generate")
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for lo in range(0, num_samples, batch_size):
+        n = min(batch_size, num_samples - lo)
+        c = None if classes is None else classes[lo : lo + n]
+        out.append(sample_strided(model, schedule, n, generator=g, classes=c, device=device,
+                                  **sampler))
+    return torch.cat(out).clamp(0, 1)
+
+
+def sampler_quality(
+    model: nn.Module,
+    schedule: DDPMSchedule,
+    classifier: DigitClassifier,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    *,
+    steps: Sequence[int],
+    methods: Sequence[str],
+    num_samples: int,
+    seed: int,
+    guidance: float = 0.0,
+    spacing: str = "trailing",
+    variance: str = "beta",
+    batch_size: int = 500,
+    device: torch.device | str = "cpu",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality of each (method, steps) sampler, and its wall time, as two tables.
+
+    quality: method, steps, samples, frechet_distance, floor (train vs test digits) and, for a
+    class-conditioned model (classes 0..9 in turn, CFG scale `guidance`), class_accuracy.
+    timing: method, steps, samples, seconds, device. Wall time is the one quantity that changes
+    from run to run, hence its own table.
+    """
+    if len(train_images) < num_samples:
+        raise ValueError(f"the floor needs {num_samples} training digits, not {len(train_images)}")
+    conditional = isinstance(model, ClassConditionalUNet)
+    classes = balanced_classes(num_samples) if conditional else None
+    reference = features(classifier, test_images)
+    floor = feature_frechet_distance(features(classifier, train_images[:num_samples]), reference)
+    quality, timing = [], []
+    for method in methods:
+        for num_steps in steps:
+            start = time.perf_counter()
+            x = generate(model, schedule, num_samples, seed, batch_size, device,
+                         num_steps=num_steps, method=method, spacing=spacing,
+                         variance=variance, classes=classes, guidance=guidance)
+            seconds = time.perf_counter() - start
+            row = {"method": method, "steps": num_steps, "samples": num_samples,
+                   "frechet_distance": feature_frechet_distance(features(classifier, x), reference),
+                   "floor": floor}
+            if conditional:
+                probs = probabilities(classifier, x)
+                row["class_accuracy"] = (probs.argmax(1) == classes).double().mean().item()
+            quality.append(row)
+            timing.append({"method": method, "steps": num_steps, "samples": num_samples,
+                           "seconds": seconds, "device": str(device)})
+    return pd.DataFrame(quality), pd.DataFrame(timing)
+
+
+def guidance_accuracy(
+    model: ClassConditionalUNet,
+    schedule: DDPMSchedule,
+    classifier: DigitClassifier,
+    *,
+    digits: Sequence[int],
+    guidances: Sequence[float],
+    samples_per_digit: int,
+    seed: int,
+    num_steps: int | None = None,
+    method: str = "ddpm",
+    spacing: str = "trailing",
+    variance: str = "beta",
+    batch_size: int = 500,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Class accuracy of guided samples: guidance, digit, samples, accuracy, mean_probability.
+
+    Every guidance scale starts from the same noise; num_steps None samples all T steps.
+    """
+    classes = torch.tensor(list(digits)).repeat_interleave(samples_per_digit)
+    tables = []
+    for gamma in guidances:
+        x = generate(model, schedule, len(classes), seed, batch_size, device,
+                     num_steps=num_steps or schedule.num_steps, method=method, spacing=spacing,
+                     variance=variance, classes=classes, guidance=gamma)
+        table = per_class_accuracy(probabilities(classifier, x), classes)
+        tables.append(table.assign(guidance=float(gamma)))
+    columns = ["guidance", "digit", "samples", "accuracy", "mean_probability"]
+    return pd.concat(tables, ignore_index=True)[columns]
