@@ -28,6 +28,8 @@ class TopLeftReader(nn.Module):
 class UpsideDown:
     """A view object as part A writes them."""
 
+    name = "flip"
+
     def view(self, x):
         return x.flip(-2)
 
@@ -67,6 +69,7 @@ def test_per_sample_targets():
     scores = illusion_scores(READER, images, [lambda x: x, UpsideDown()],
                              [torch.tensor([2, 3]), torch.tensor([5, 8])])
     assert scores["correct"].all()
+    assert scores["view"].unique().tolist() == ["view 0", "flip"]
     with pytest.raises(ValueError, match="one per sample"):
         illusion_scores(READER, images, [lambda x: x, UpsideDown()], [torch.tensor([2]), 5])
 

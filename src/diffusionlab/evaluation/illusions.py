@@ -47,10 +47,15 @@ def illusion_scores(
     targets: Sequence[int | torch.Tensor],
     view_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per (sample, view): sample, view, target, p_target, p_other, predicted, correct."""
+    """One row per (sample, view): sample, view, target, p_target, p_other, predicted, correct.
+
+    View names default to each view's `name` attribute, else "view i".
+    """
     if len(views) < 2 or len(views) != len(targets):
         raise ValueError("an illusion needs at least two views and one target per view")
-    names = list(view_names) if view_names is not None else [f"view {i}" for i in range(len(views))]
+    if view_names is None:  # part A views carry a name
+        view_names = [getattr(v, "name", f"view {i}") for i, v in enumerate(views)]
+    names = list(view_names)
     x = as_input(images).clamp(0, 1)
     n = len(x)
     probs = torch.stack([probabilities(classifier, apply_view(v, x)) for v in views], dim=1)
