@@ -1,5 +1,7 @@
 # Helpers shared by every rule module.
 
+import os
+
 from diffusionlab.workflow import MODELS, checkpoint_epochs, train_settings
 
 DATA = "results/data/mnist.pt"
@@ -8,7 +10,11 @@ DATA_META = "results/data/mnist.json"
 
 def src(*modules):
     """Package modules a rule imports: Snakemake does not track imports, so declare them."""
-    return [f"src/diffusionlab/{m}.py" for m in ("runtime",) + modules]
+    package = os.path.join(workflow.basedir, "src", "diffusionlab")
+    # Relative to the working directory, so `--directory elsewhere` still finds them.
+    return [
+        os.path.relpath(os.path.join(package, f"{m}.py")) for m in ("runtime",) + modules
+    ]
 
 
 def checkpoint(model, epoch):

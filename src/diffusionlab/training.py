@@ -160,6 +160,7 @@ def train(
             sched.load_state_dict(state["lr_scheduler"])
             losses = [tuple(r) for r in state["losses"]]
             start = state["epoch"] + 1
+            print(f"resuming {s.kind} training after epoch {state['epoch']} from {state_path}")
     x_all = as_float(train_images).to(device)
     y_all = train_labels.to(device)
     if s.channels_last:

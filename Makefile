@@ -1,0 +1,42 @@
+# One-command entry points. Each target creates the virtual environment when it is missing.
+#   make report               the write-up: reference settings on a CUDA machine, else the
+#                             embedded CPU default (presets/laptop.yaml); PRESET= overrides
+#   make test                 unit tests and an end-to-end run on the tiny preset
+#   make lint                 ruff, snakefmt and snakemake --lint
+
+VENV ?= .venv
+PYTHON ?= python3
+PRESET ?= auto
+CORES ?= all
+BIN := $(VENV)/bin
+
+.PHONY: setup report publish test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+report: setup
+	@preset="$(PRESET)"; \
+	if [ "$$preset" = auto ]; then \
+	  if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; \
+	  then preset=reference; else preset=laptop; fi; \
+	fi; \
+	if [ "$$preset" = reference ]; then extra=""; else extra="--configfile presets/$$preset.yaml"; fi; \
+	echo "make report: preset $$preset"; \
+	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 $$extra report
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint --configfile presets/ci.yaml
+
+clean:
+	rm -rf results report logs .snakemake

@@ -1,0 +1,100 @@
+"""The three UNets against the block structure and sizes of the specification."""
+
+import pytest
+import torch
+from torch import nn
+
+from diffusionlab.unet import ClassConditionalUNet, TimeConditionalUNet, UnconditionalUNet, build
+
+
+def conv_params(cin, cout, k):
+    return k * k * cin * cout + cout
+
+
+def bn(c):
+    return 2 * c
+
+
+def conv_block(cin, cout):
+    return conv_params(cin, cout, 3) + bn(cout) + conv_params(cout, cout, 3) + bn(cout)
+
+
+def fc_block(cin, cout):
+    return cin * cout + cout + cout * cout + cout
+
+
+def expected_unconditional(d):
+    return (
+        conv_block(1, d)
+        + conv_params(d, d, 3) + bn(d) + conv_block(d, d)  # DownBlock(D->D)
+        + conv_params(d, 2 * d, 3) + bn(2 * d) + conv_block(2 * d, 2 * d)  # DownBlock(D->2D)
+        + conv_params(2 * d, 2 * d, 7) + bn(2 * d)  # Unflatten
+        + conv_params(4 * d, d, 4) + bn(d) + conv_block(d, d)  # UpBlock(4D->D)
+        + conv_params(2 * d, d, 4) + bn(d) + conv_block(d, d)  # UpBlock(2D->D)
+        + conv_block(2 * d, d)
+        + conv_params(d, 1, 3)
+    )
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("d", [4, 64, 128])
+def test_parameter_counts_match_the_specification(d):
+    assert n_params(UnconditionalUNet(hidden=d)) == expected_unconditional(d)
+    time_extra = fc_block(1, 2 * d) + fc_block(1, d)
+    assert n_params(TimeConditionalUNet(hidden=d)) == expected_unconditional(d) + time_extra
+    class_extra = time_extra + fc_block(10, 2 * d) + fc_block(10, d)
+    assert n_params(ClassConditionalUNet(hidden=d)) == expected_unconditional(d) + class_extra
+
+
+def test_reference_sizes():
+    # D = 128 denoiser and D = 64 DDPMs of the reference settings.
+    assert n_params(build("unconditional", 128)) == 7_891_073
+    assert n_params(build("class", 64)) == 2_019_201
+
+
+def test_block_shapes_and_layers():
+    d = 8
+    model = UnconditionalUNet(hidden=d).eval()
+    shapes = {}
+    for name in ["first", "down1", "down2", "flatten", "unflatten", "up1", "up2", "last", "out"]:
+        getattr(model, name).register_forward_hook(
+            lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape))
+        )
+    model(torch.zeros(2, 1, 28, 28))
+    assert shapes == {
+        "first": (2, d, 28, 28), "down1": (2, d, 14, 14), "down2": (2, 2 * d, 7, 7),
+        "flatten": (2, 2 * d, 1, 1), "unflatten": (2, 2 * d, 7, 7), "up1": (2, d, 14, 14),
+        "up2": (2, d, 28, 28), "last": (2, d, 28, 28), "out": (2, 1, 28, 28),
+    }
+    down = model.down1[0][0]
+    assert isinstance(down, nn.Conv2d) and (down.kernel_size, down.stride, down.padding) == (
+        (3, 3), (2, 2), (1, 1))
+    up = model.up1[0][0]
+    assert isinstance(up, nn.ConvTranspose2d) and (up.kernel_size, up.stride, up.padding) == (
+        (4, 4), (2, 2), (1, 1))
+    unflat = model.unflatten[0]
+    assert (unflat.kernel_size, unflat.stride, unflat.padding) == ((7, 7), (7, 7), (0, 0))
+    assert isinstance(model.flatten[0], nn.AvgPool2d) and model.flatten[0].kernel_size == 7
+    for block in (model.first, model.last):  # ConvBlock = 2 x (Conv k3 s1 p1, BN, GELU)
+        assert [type(m) for m in block.modules() if not isinstance(m, nn.Sequential)] == [
+            nn.Conv2d, nn.BatchNorm2d, nn.GELU] * 2
+
+
+def test_conditioning_changes_the_output():
+    torch.manual_seed(0)
+    model = ClassConditionalUNet(hidden=4).eval()
+    x = torch.rand(2, 1, 28, 28)
+    t = torch.tensor([0.1, 0.1])
+    c = torch.nn.functional.one_hot(torch.tensor([3, 3]), 10).float()
+    base = model(x, t, c)
+    assert not torch.allclose(base, model(x, torch.tensor([0.9, 0.9]), c))
+    assert not torch.allclose(base, model(x, t, torch.zeros_like(c)))
+    assert torch.equal(base[0], base[1]) is False or torch.equal(x[0], x[1])
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown UNet kind"):
+        build("transformer", 8)
