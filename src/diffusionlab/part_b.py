@@ -138,7 +138,8 @@ def sampling_figures(
     model = load_checkpoint(checkpoint, device)
     g = torch.Generator().manual_seed(seed)
     x, frames = sample(model, schedule, num_samples, generator=g, classes=classes,
-                       guidance=guidance, variance=variance, keep_every=frame_every, device=device)
+                       guidance=guidance, variance=variance, keep_every=frame_every, device=device,
+                       progress=True)
     n_rows = (num_samples + columns - 1) // columns
     rows = [list(x[r * columns : (r + 1) * columns]) for r in range(n_rows)]
     what = "time-conditioned" if classes is None else f"class-conditioned, CFG γ = {guidance:g}"

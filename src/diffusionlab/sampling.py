@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .schedule import DDPMSchedule, ddpm_step
 from .unet import ClassConditionalUNet, one_hot
@@ -49,6 +50,7 @@ def sample(
     variance: str = "beta",
     keep_every: int = 0,
     device: torch.device | str = "cpu",
+    progress: bool = False,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Draw samples from pure noise, t = T-1 down to 0.
 
@@ -60,7 +62,7 @@ def sample(
     T = schedule.num_steps
     x = torch.randn(num_samples, *image_shape, generator=generator).to(device)
     frames = []
-    for t in range(T - 1, -1, -1):
+    for t in tqdm(range(T - 1, -1, -1), desc="sample", disable=not progress, mininterval=5):
         eps = predict_noise(model, x, t, T, classes, guidance)
         z = torch.randn(x.shape, generator=generator).to(device) if t > 0 else None
         x = ddpm_step(x, t, eps, schedule, z, variance)
