@@ -1,0 +1,161 @@
+"""The MNIST backend: part A's algorithms on the class-conditioned UNet trained in part B.
+
+The "text" of this model is a digit class: prompts read "a handwritten 7" and the null
+prompt "" is the all-zero class vector the model was trained with (p_uncond). Images are
+1x28x28 in [0, 1] (the model's own space); the schedule is the linear-beta DDPM schedule of
+the checkpoint (T = 300) and reverse steps add fixed-variance noise (beta_t by default).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import torch
+from PIL import Image, ImageDraw
+
+from ..schedule import DDPMSchedule
+from ..training import load_checkpoint
+from ..unet import ClassConditionalUNet, one_hot
+from .backend import DenoiserBackend, PromptError
+from .denoise import sample
+from .guidance import guided
+from .images import load_image, to_tensor
+
+NUM_CLASSES = 10
+PROMPT_PATTERN = re.compile(r"a handwritten ([0-9])")
+
+
+def digit_prompt(digit: int) -> str:
+    return f"a handwritten {digit}"
+
+
+def parse_prompt(prompt: str) -> int | None:
+    """The digit a prompt asks for, None for the null prompt ""."""
+    if prompt == "":
+        return None
+    match = PROMPT_PATTERN.fullmatch(prompt)
+    if match is None:
+        raise PromptError(
+            f"the MNIST backend understands prompts 'a handwritten D' with D one digit 0-9, "
+            f"or the null prompt '', not {prompt!r}"
+        )
+    return int(match.group(1))
+
+
+def evenly_spaced_timesteps(num_steps: int, num_inference_steps: int) -> list[int]:
+    """num_inference_steps steps from T-1 down to 0, as evenly spaced as integers allow."""
+    if not 1 <= num_inference_steps < num_steps:
+        raise ValueError(f"num_inference_steps must lie in 1..{num_steps - 1}")
+    return torch.linspace(num_steps - 1, 0, num_inference_steps + 1).round().long().tolist()
+
+
+class MNISTBackend(DenoiserBackend):
+    name = "mnist"
+    image_size = 28
+    channels = 1
+    value_range = (0.0, 1.0)
+
+    def __init__(
+        self,
+        model: ClassConditionalUNet,
+        schedule: DDPMSchedule,
+        device: torch.device | str = "cpu",
+        variance: str = "beta",
+    ):
+        if not isinstance(model, ClassConditionalUNet):
+            raise TypeError("the MNIST backend needs the class-conditioned UNet of part B")
+        if variance not in ("beta", "posterior"):
+            raise ValueError(f"variance must be beta or posterior, not {variance!r}")
+        super().__init__(schedule.alphas_cumprod, device)
+        self.variance_type = variance
+        self.model = model.to(self.device).eval()
+
+    @classmethod
+    def from_checkpoint(
+        cls, path, device: torch.device | str = "cpu", variance: str = "beta"
+    ) -> MNISTBackend:
+        """The backend of a part B class-conditioned checkpoint, with its own DDPM schedule."""
+        settings = torch.load(path, map_location="cpu", weights_only=True)["settings"]
+        schedule = DDPMSchedule.linear(
+            settings["num_steps"], settings["beta_start"], settings["beta_end"]
+        )
+        return cls(load_checkpoint(path, device), schedule, device, variance)
+
+    def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
+        rows = []
+        for prompt in prompts:
+            digit = parse_prompt(prompt)
+            rows.append(
+                torch.zeros(NUM_CLASSES)
+                if digit is None
+                else one_hot(torch.tensor(digit), NUM_CLASSES)
+            )
+        return torch.stack(rows).to(self.device)
+
+    @torch.no_grad()
+    def predict(self, x_t, t, embeddings):
+        x_t = x_t.to(self.device)
+        t_in = torch.full((x_t.shape[0],), t / self.num_steps, device=self.device)
+        return self.model(x_t, t_in, embeddings.to(self.device)).float(), None
+
+    def text_to_image(self, cond, uncond, num_inference_steps, guidance, generator):
+        """CFG sampling over num_inference_steps evenly spaced timesteps (no pipeline here)."""
+        timesteps = evenly_spaced_timesteps(self.num_steps, num_inference_steps)
+        estimator = guided(self, cond, uncond, guidance)
+        return sample(self, cond.shape[0], timesteps, estimator, generator)[0]
+
+
+# Hand-drawn digits: strokes in a unit box (x right, y down), drawn as polylines.
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 48):
+    """Points of an elliptic arc, angles in degrees clockwise from 3 o'clock (y points down)."""
+    angles = [math.radians(start + (end - start) * k / n) for k in range(n + 1)]
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_arc(0.5, 0.5, 0.3, 0.45, 0, 360)],
+    1: [[(0.35, 0.2), (0.55, 0.05), (0.55, 0.95)]],
+    2: [_arc(0.5, 0.3, 0.28, 0.25, 200, 380) + [(0.2, 0.95), (0.82, 0.95)]],
+    3: [_arc(0.5, 0.28, 0.27, 0.23, 200, 450), _arc(0.5, 0.72, 0.3, 0.23, 270, 520)],
+    4: [[(0.62, 0.95), (0.62, 0.05), (0.15, 0.65), (0.85, 0.65)]],
+    5: [[(0.78, 0.05), (0.3, 0.05), (0.26, 0.45)] + _arc(0.5, 0.68, 0.3, 0.27, 215, 500)],
+    6: [[(0.72, 0.05), (0.45, 0.22), (0.28, 0.45), (0.22, 0.68)],
+        _arc(0.5, 0.7, 0.28, 0.25, 0, 360)],
+    7: [[(0.18, 0.05), (0.82, 0.05), (0.42, 0.95)]],
+    8: [_arc(0.5, 0.27, 0.23, 0.22, 0, 360), _arc(0.5, 0.71, 0.28, 0.24, 0, 360)],
+    9: [_arc(0.5, 0.3, 0.27, 0.25, 0, 360), [(0.77, 0.3), (0.7, 0.95)]],
+}
+
+
+def draw_digit(digit: int, size: int = 28, stroke: float = 0.11, supersample: int = 4):
+    """A digit drawn with pen strokes, white on black like MNIST: [1, 1, size, size] in [0, 1].
+
+    The digit fills the central 20/28 of the canvas (MNIST's box); `stroke` is the pen width
+    as a fraction of that box. Drawn `supersample` times larger, then averaged down.
+    """
+    if digit not in DIGIT_STROKES:
+        raise ValueError(f"no strokes for digit {digit!r}; digits are 0-9")
+    big = size * supersample
+    box, margin = big * 20 / 28, big * 4 / 28
+    width = max(1, round(stroke * box))
+    canvas = Image.new("L", (big, big), 0)
+    pen = ImageDraw.Draw(canvas)
+    for line in DIGIT_STROKES[digit]:
+        points = [(margin + x * box, margin + y * box) for x, y in line]
+        pen.line(points, fill=255, width=width, joint="curve")
+        for px, py in (points[0], points[-1]):  # round pen caps
+            r = width / 2
+            pen.ellipse((px - r, py - r, px + r, py + r), fill=255)
+    return to_tensor(canvas.resize((size, size), Image.Resampling.BOX))
+
+
+def load_drawing(source: str, size: int = 28) -> torch.Tensor:
+    """A drawing from an image source as an MNIST-like digit, [1, 1, size, size] in [0, 1].
+
+    Read in grey levels and resized; a drawing with a light background (mean above 1/2,
+    dark ink on paper) is inverted to MNIST's white strokes on black.
+    """
+    image = load_image(source, size, channels=1)
+    return 1.0 - image if image.mean() > 0.5 else image
