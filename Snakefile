@@ -26,6 +26,7 @@ except ConfigError as err:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/part_b.smk"
+include: "rules/evaluation.smk"
 
 
 rule all:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from ..figures import plt, save_figure
 
@@ -36,8 +37,11 @@ def steps_figure(
     for ax, xlabel in zip(axes, ["sampling steps", "wall time (s)"], strict=True):
         ax.axhline(table["floor"].iloc[0], color="grey", ls="--", label="train vs test digits")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Fréchet distance to test digits")
+    axes[0].set_xticks(sorted(table["steps"].unique()))
     _finish(fig, axes, path, title)
 
 
@@ -57,12 +61,16 @@ def guidance_figure(table: pd.DataFrame, path: str | Path, title: str | None = N
 
 
 def denoising_figure(table: pd.DataFrame, path: str | Path, title: str | None = None) -> None:
-    """MSE (log scale) and PSNR of each denoiser and baseline against sigma."""
+    """MSE (log scale) and PSNR of each denoiser and baseline against sigma.
+
+    A perfect estimate (the baselines at sigma = 0: MSE 0, PSNR inf) has no place on these axes
+    and is left out.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for method, rows in table.groupby("method", sort=False):
-        axes[0].plot(rows["sigma"], rows["mse"], "o-", ms=3, label=method)
-        finite = rows[np.isfinite(rows["psnr"])]
-        axes[1].plot(finite["sigma"], finite["psnr"], "o-", ms=3, label=method)
+        shown = rows[(rows["mse"] > 0) & np.isfinite(rows["psnr"])]
+        axes[0].plot(shown["sigma"], shown["mse"], "o-", ms=3, label=method)
+        axes[1].plot(shown["sigma"], shown["psnr"], "o-", ms=3, label=method)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("MSE")
     axes[1].set_ylabel("PSNR (dB)")
