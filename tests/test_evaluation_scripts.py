@@ -1,0 +1,74 @@
+"""The evaluation's rule scripts, called as functions on tiny inputs (no Snakemake)."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from diffusionlab.data import load_mnist
+from diffusionlab.runtime import UserError
+from diffusionlab.training import TrainSettings, checkpoint, new_model
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCHEDULE = {"num_steps": 30, "beta_start": 1e-4, "beta_end": 0.02, "variance": "beta"}
+
+
+def script(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("evaluation")
+    load_mnist("folder", "/work/shared/datasets/mnist-5k", train_size=200, test_size=50).save(
+        folder / "mnist.pt")
+    for kind in ("unconditional", "class"):
+        s = TrainSettings(kind=kind, hidden=4, epochs=1, batch_size=2, lr=1e-3, seed=0,
+                          num_steps=30)
+        torch.save(checkpoint(new_model(s), s, 1, {}), folder / f"{kind}.pt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def classifier(files):
+    path = files / "classifier.pt"
+    script("evaluation_classifier").main(
+        str(files / "mnist.pt"), str(path), str(files / "classifier.json"),
+        {"channels": [4, 8], "features": 16, "epochs": 1, "batch_size": 50, "lr": 1e-2},
+        seed=0, device="cpu")
+    return path
+
+
+def test_classifier_job_records_its_accuracy(classifier, files):
+    meta = torch.load(classifier, weights_only=True)["meta"]
+    assert meta["test_digits"] == 50 and 0 <= meta["test_accuracy"] <= 1
+    assert '"test_accuracy"' in (files / "classifier.json").read_text()
+
+
+def test_denoising_job_writes_its_files(files):
+    table = files / "denoising.csv"
+    script("evaluation_metrics").denoising(
+        str(files / "mnist.pt"), [str(files / "unconditional.pt")], str(table),
+        str(files / "denoising.png"), epochs=[1], sigmas=[0.0, 0.5], digits=20, seed=0,
+        device="cpu")
+    result = pd.read_csv(table)
+    assert result["method"].tolist()[-1] == "UNet, epoch 1" and len(result) == 8
+    assert (result["test_digits"] == 20).all() and (files / "denoising.png").stat().st_size
+
+
+def test_guidance_job_and_step_counts_beyond_the_schedule(files, classifier):
+    metrics = script("evaluation_metrics")
+    metrics.guidance(str(classifier), str(files / "class.pt"),
+                     str(files / "guidance.csv"), str(files / "guidance.png"), SCHEDULE,
+                     scales=[0, 5], digits=[3], samples_per_digit=2, num_steps=3,
+                     method="ddim", spacing="trailing", batch_size=8, seed=0, device="cpu")
+    assert pd.read_csv(files / "guidance.csv")["guidance"].tolist() == [0, 5]
+    with pytest.raises(UserError, match=r"evaluation\.sampler_steps\.steps \[300\]"):
+        metrics.sampler_steps(None, None, None, None, None, None, "class", SCHEDULE,
+                              steps=[300, 20], methods=["ddim"], spacing="trailing",
+                              num_samples=10, guidance=5.0, batch_size=8, seed=0, device="cpu")
