@@ -8,13 +8,12 @@ from part_a_fixtures import if_scheduler
 
 from diffusionlab.part_a.backend import (
     DenoiserBackend,
-    scale_timestep,
     schedule_from_alphas_cumprod,
     step_log_variance,
-    strided_timesteps,
 )
 from diffusionlab.part_a.denoise import iterative_denoise, reverse_step
 from diffusionlab.part_a.guidance import guided
+from diffusionlab.part_a.timesteps import scale_timestep, strided_timesteps
 from diffusionlab.schedule import DDPMSchedule, ddpm_step, predict_x0
 
 

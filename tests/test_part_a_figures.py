@@ -76,7 +76,7 @@ def draw_every_figure(folder: Path) -> list[Path]:
     mask[:, 2:8, 4:12] = 1
     figures.inpainting_figure(img[0], mask, img[1], paths[6], "inpainting")
     figures.anagram_figure(img[0], [get_view("identity"), get_view("negate")], prompts, paths[7])
-    figures.hybrid_figure(img[0][None], prompts, paths[8])
+    figures.hybrid_figure(torch.stack(img[:2]), prompts, paths[8])
     return paths
 
 

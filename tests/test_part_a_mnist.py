@@ -9,12 +9,12 @@ from PIL import Image
 
 from diffusionlab.part_a.backend import PromptError
 from diffusionlab.part_a.denoise import forward, iterative_denoise, one_step_denoise, sample
+from diffusionlab.part_a.digit_prompts import digit_prompt
 from diffusionlab.part_a.edit import box_mask, inpaint, sdedit
 from diffusionlab.part_a.filters import frequency_bands
 from diffusionlab.part_a.guidance import anagram, factorized, guided
 from diffusionlab.part_a.mnist import (
     MNISTBackend,
-    digit_prompt,
     draw_digit,
     evenly_spaced_timesteps,
     load_drawing,

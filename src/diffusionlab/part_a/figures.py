@@ -140,20 +140,25 @@ def inpainting_figure(
     )
 
 
-def anagram_figure(
-    image: torch.Tensor, views: Sequence[View], prompts: Sequence[str], path: str | Path
-) -> None:
-    """A visual anagram under each of its views, labelled with that view's prompt (1.8).
+def _batch(images: torch.Tensor) -> torch.Tensor:
+    return images if images.dim() == 4 else images[None]
 
-    `image` is in [0, 1]; every view here maps [0, 1] images onto themselves except
-    negation, which is shown as 1 - x (the same inversion in [0, 1]).
+
+def anagram_figure(
+    images: torch.Tensor, views: Sequence[View], prompts: Sequence[str], path: str | Path
+) -> None:
+    """Visual anagrams, one per row, under each of their views (columns), each column labelled
+    with its view's prompt (1.8).
+
+    Images are in [0, 1]; every view maps such images onto themselves except negation, which
+    is shown as 1 - x (the same inversion within [0, 1]).
     """
-    shown = []
-    for v in views:
-        seen = v.view(_image(image))
-        shown.append(seen + 1 if v.name == "negate" else seen)
+    rows = []
+    for image in _batch(images):
+        row = [v.view(image) for v in views]
+        rows.append([x + 1 if v.name == "negate" else x for x, v in zip(row, views, strict=True)])
     image_grid(
-        [shown],
+        rows,
         path,
         col_labels=[wrap(f"{p} ({v.name})") for p, v in zip(prompts, views, strict=True)],
         title="visual anagram",
@@ -175,17 +180,17 @@ def seen_from_afar(image: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def hybrid_figure(
-    image: torch.Tensor,
+    images: torch.Tensor,
     prompts: Sequence[str],
     path: str | Path,
-    scales: Sequence[float] = (1.0, 0.25),
+    scales: Sequence[float] = (1.0, 0.5, 0.25),
 ) -> None:
-    """A hybrid image at several viewing sizes: up close the last prompt shows, from afar the
-    first (1.9); a three-way hybrid has a middle size for its middle band."""
+    """Hybrid images, one per row, at several viewing sizes: up close the last prompt shows,
+    from afar the first (1.9); a three-way hybrid shows its middle prompt in between."""
     bands = ["low", "mid", "high"] if len(prompts) == 3 else ["low", "high"]
     title = "; ".join(f"{band}: {p}" for band, p in zip(bands, prompts, strict=True))
     image_grid(
-        [[seen_from_afar(image, s) for s in scales]],
+        [[seen_from_afar(image, s) for s in scales] for image in _batch(images)],
         path,
         col_labels=["full size" if s == 1 else f"{s:g} size (from afar)" for s in scales],
         title=wrap(f"hybrid image — {title}", 60),

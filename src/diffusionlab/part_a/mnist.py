@@ -9,7 +9,6 @@ the checkpoint (T = 300) and reverse steps add fixed-variance noise (beta_t by d
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import torch
@@ -20,28 +19,19 @@ from ..training import load_checkpoint
 from ..unet import ClassConditionalUNet, one_hot
 from .backend import DenoiserBackend, PromptError
 from .denoise import sample
+from .digit_prompts import prompt_digit
 from .guidance import guided
 from .images import load_image, to_tensor
 
 NUM_CLASSES = 10
-PROMPT_PATTERN = re.compile(r"a handwritten ([0-9])")
-
-
-def digit_prompt(digit: int) -> str:
-    return f"a handwritten {digit}"
 
 
 def parse_prompt(prompt: str) -> int | None:
-    """The digit a prompt asks for, None for the null prompt ""."""
-    if prompt == "":
-        return None
-    match = PROMPT_PATTERN.fullmatch(prompt)
-    if match is None:
-        raise PromptError(
-            f"the MNIST backend understands prompts 'a handwritten D' with D one digit 0-9, "
-            f"or the null prompt '', not {prompt!r}"
-        )
-    return int(match.group(1))
+    """The digit a prompt asks for, None for the null prompt ""; PromptError otherwise."""
+    try:
+        return prompt_digit(prompt)
+    except ValueError as err:
+        raise PromptError(str(err)) from err
 
 
 def evenly_spaced_timesteps(num_steps: int, num_inference_steps: int) -> list[int]:
