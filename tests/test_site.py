@@ -116,8 +116,10 @@ def test_every_figure_is_copied_and_shown(demo_site):
     shown = {ref for p in site.glob("*.html") for ref in parse(p).refs if ref.startswith("fig")}
     copied = {p.relative_to(site).as_posix() for p in (site / "figures").rglob("*") if p.is_file()}
     assert shown == copied
-    sources = [f for part in manifest.parts for s in part.sections.values() for f in s.figures]
+    sections = [s for part in manifest.parts for s in part.sections.values()]
+    sources = [item for s in sections for item in (*s.figures, *s.tables)]
     assert len(copied) == len(sources)
+    assert sum(c.endswith(".csv") for c in copied) == sum(len(s.tables) for s in sections)
     gif = next(s for s in sources if s.src.suffix == ".gif")
     copy = next(site / c for c in copied if c.endswith(gif.src.name))
     assert copy.read_bytes() == gif.src.read_bytes()
@@ -129,6 +131,7 @@ def test_captions_come_from_values(demo_site):
     assert "σ = 0.5, batch 256, 5 epochs, hidden width D = 128" in part_b
     assert "at σ = 0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0" in part_b
     assert "Final training loss 0.0291 after 20 epochs." in part_b
+    assert '<th scope="col" class="num">MSE</th>' in part_b  # a CSV column renamed
     assert "after epoch 5" in part_b and "after epoch 20" in part_b
     part_a = next(site.glob("part-a-*.html")).read_text()
     assert "“the digit 3”, “the digit 7”, “the digit 8”" in part_a
@@ -258,6 +261,24 @@ def test_publish_zip_is_deterministic(demo_site, tmp_path):
         assert {n.removeprefix("report/") for n in names} == files - {MARKER}
 
 
+def test_publish_leaves_hidden_files_out(tmp_path):
+    site = build_site(
+        one_part(tmp_path, SectionResult(notes=["n"])), tmp_path / "site", Provenance({}, **FIXED)
+    ).parent
+    (site / ".snakemake_timestamp").write_text("")  # Snakemake marks directory outputs so
+    assert oct(site.stat().st_mode & 0o777) != oct(0o700)  # not mkdtemp's private mode
+    with zipfile.ZipFile(pack_zip(site, tmp_path / "site.zip")) as zf:
+        assert sorted(zf.namelist()) == [
+            "site/index.html",
+            "site/part-b.html",
+            "site/static/site.css",
+        ]
+    pages = pages_folder(site, tmp_path / "pages")
+    assert sorted(p.name for p in pages.iterdir()) == sorted(
+        [".nojekyll", MARKER, "index.html", "part-b.html", "static"]
+    )
+
+
 def test_publish_pages_folder(demo_site, tmp_path):
     site, _ = demo_site
     archive, pages = publish(site, archive=tmp_path / "r.zip", pages=tmp_path / "gh-pages")
@@ -297,14 +318,12 @@ def test_manifest_round_trip(demo_site, tmp_path):
 
 
 def test_yaml_section_keys_may_be_numbers(tmp_path):
-    text = "parts:\n  - part: eval\n    sections:\n      metrics: {notes: [a]}\n"
-    (tmp_path / "m.yaml").write_text(text)
-    assert load_manifest(tmp_path / "m.yaml").parts[0].sections["metrics"].notes == ("a",)
-    sections = "\n".join(f"      {s.key}: {{not_run: r}}" for s in PARTS[1].sections)
-    (tmp_path / "b.yaml").write_text(f"parts:\n  - part: B\n    sections:\n{sections}\n")
-    assert set(load_manifest(tmp_path / "b.yaml").parts[0].sections) == {
-        s.key for s in PARTS[1].sections
-    }
+    for part in PARTS:  # unquoted keys: 1.2 is a float, 0 an int, 1.2.1 and views strings
+        sections = "".join(f"\n      {s.key}: {{not_run: r}}" for s in part.sections)
+        text = f"parts:\n  - part: {part.key}\n    sections:{sections}\n"
+        (tmp_path / "m.yaml").write_text(text)
+        loaded = load_manifest(tmp_path / "m.yaml").parts[0].sections
+        assert list(loaded) == [s.key for s in part.sections]
 
 
 @pytest.mark.parametrize(
@@ -313,13 +332,13 @@ def test_yaml_section_keys_may_be_numbers(tmp_path):
         ({"parts": []}, "no parts"),
         ({"parts": [{"part": "C"}]}, "no part 'C'"),
         ({"parts": [{"part": "eval", "sections": {"nope": {}}}]}, "no section 'nope'"),
-        ({"parts": [{"part": "eval"}]}, "section metrics: no figures"),
-        ({"parts": [{"part": "eval", "not_run": "x", "sections": {"metrics": {}}}]}, "lists"),
+        ({"parts": [{"part": "eval"}]}, "section classifier: no figures"),
+        ({"parts": [{"part": "eval", "not_run": "x", "sections": {"steps": {}}}]}, "lists"),
         ({"parts": [{"part": "eval", "colour": 1}]}, "unknown keys colour"),
         ({"parts": [{"part": "eval", "not_run": "x"}] * 2}, "share the page"),
         ({"parts": {"part": "eval"}}, "expected a list"),
         (
-            {"parts": [{"part": "eval", "sections": {"metrics": {"figures": [{"src": "a"}]}}}]},
+            {"parts": [{"part": "eval", "sections": {"steps": {"figures": [{"src": "a"}]}}}]},
             "exactly one of `kind` and `caption`",
         ),
     ],
@@ -331,15 +350,20 @@ def test_manifest_errors(data, message):
 
 def test_build_errors_name_the_problem(tmp_path):
     figure = digit_grid(tmp_path / "f.png", 1, 1, seed=2)
+    table = tmp_path / "t.csv"
+    table.write_text("sigma,mse\n0.5,0.01\n")
     cases = [
         (Figure(tmp_path / "missing.png", caption="x"), "missing.png does not exist"),
         (Figure(tmp_path / "f.txt", caption="x"), "not an image or video"),
         (Figure(figure, caption="σ = {sigma}"), "no value 'sigma'"),
         (Figure(figure, caption="{x.__class__}", values={"x": 1}), "attribute access"),
         (Figure(figure, kind="nonsense"), "no caption of kind 'nonsense' (known: noising)"),
+        (Table(table, caption="t", labels={"sigma": "σ", "psnr": "x"}), "no columns psnr"),
+        (Table(tmp_path / "t.tsv", caption="t"), "is not a .csv table"),
     ]
     for item, message in cases:
-        manifest = one_part(tmp_path, SectionResult(figures=[item]))
+        key = "tables" if isinstance(item, Table) else "figures"
+        manifest = one_part(tmp_path, SectionResult(**{key: [item]}))
         with pytest.raises(ManifestError, match=re.escape(message)):
             build_site(manifest, tmp_path / "site", Provenance({}, **FIXED))
         assert not (tmp_path / "site").exists()

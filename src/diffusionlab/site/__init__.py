@@ -42,9 +42,12 @@ section. As YAML (JSON has the same shape; or build the dataclasses of `manifest
                 caption: "After epoch {epoch}, σ = {sigma}."   # ... or a format string here
                 values: {epoch: 5}
                 alt: "..."                    # optional; defaults to the caption
-                pixelated: true               # optional; default: images up to 512 px
+                pixelated: true               # optional; default: images up to 288 px wide
             tables:
-              - {src: results/part_b/ood.csv, kind: ood_table, digits: 4}
+              - src: results/part_b/ood.csv
+                kind: ood_table
+                digits: 4                     # significant digits of floats
+                labels: {mse: MSE}            # optional column headings
             notes: ["Final loss {final_loss:.4f}."]   # extra paragraphs, format strings
           "1.2.2": {not_run: "The out-of-distribution rule is not part of this pipeline yet."}
 

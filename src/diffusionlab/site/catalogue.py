@@ -94,7 +94,12 @@ PARTS: tuple[PartSpec, ...] = (
         "evaluation",
         "Evaluation",
         "Evaluation",
-        (SectionSpec("metrics", "Metrics", number=""),),
+        (
+            SectionSpec("classifier", "The judge: a digit classifier", number="E.1"),
+            SectionSpec("denoising", "One-step denoising against baselines", number="E.2"),
+            SectionSpec("steps", "Sampling in fewer steps", number="E.3"),
+            SectionSpec("guidance", "Guidance and class accuracy", number="E.4"),
+        ),
     ),
 )
 

@@ -2,12 +2,13 @@
 
 `python -m diffusionlab.site demo OUT` builds it; the tests use it to check every template,
 caption kind and stylesheet rule in a real browser. Figures are drawn with Pillow in a
-fraction of a second: digit grids (pixel art), loss curves, a sampling animation, a metrics
-table and Snakemake benchmark files.
+fraction of a second: digit grids (pixel art), loss curves, a sampling animation, metric
+tables and Snakemake benchmark files.
 """
 
 from __future__ import annotations
 
+import csv
 import random
 from pathlib import Path
 
@@ -42,6 +43,19 @@ PART_A_VALUES = {  # the settings a part A run on the MNIST backend would pass
     "prompt_low": "the digit 0",
     "prompt_high": "the digit 1",
     "views": ["identity", "rotation by 90°"],
+}
+EVAL_VALUES = {
+    "epochs": [1, 5],
+    "digits": 1000,
+    "sigmas": [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0],
+    "methods": ["ddpm", "ddim"],
+    "steps": [300, 50, 20],
+    "spacing": "trailing",
+    "num_samples": 1000,
+    "scales": [0, 1, 5],
+    "samples_per_digit": 100,
+    "method": "ddpm",
+    "num_steps": 300,
 }
 PART_B_VALUES = {
     "digits": 5,
@@ -149,7 +163,13 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         "1.9": SectionResult(figures=[Figure(grid("a19", 1, 2), kind="hybrid")]),
         "views": SectionResult(not_run="No views beyond the course's flip were configured."),
     }
-    time = {"batch_size": 128, "epochs": 20, "hidden": 64, "lr": 1e-3, "lr_decay_total": 0.1}
+    time = {
+        "batch_size": 128,
+        "epochs": 20,
+        "hidden": 64,
+        "lr": 1e-3,
+        "lr_schedule": "decayed exponentially by a factor 0.1 over training",
+    }
     part_b = {
         "1.2": SectionResult(figures=[Figure(grid("b12", 5, 7, 0.25), kind="noising")]),
         "1.2.1": SectionResult(
@@ -164,7 +184,9 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         ),
         "1.2.2": SectionResult(
             figures=[Figure(grid("b122", 2, 7, 0.15), kind="ood")],
-            tables=[Table(_ood_table(folder / "b122_mse.csv"), kind="ood_table")],
+            tables=[
+                Table(_ood_table(folder / "b122_mse.csv"), kind="ood_table", labels={"mse": "MSE"})
+            ],
         ),
         "2.1": SectionResult(
             figures=[
@@ -194,12 +216,7 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
             values={**time, "p_uncond": 0.1, "guidance": 5, "samples_per_class": 4},
         ),
     }
-    metrics = folder / "metrics.csv"
-    metrics.write_text(
-        "model,epoch,classifier accuracy,FID (MNIST features)\n"
-        "time-conditioned,5,0.71,21.3\ntime-conditioned,20,0.83,9.82\n"
-        "class-conditioned,5,0.94,12.1\nclass-conditioned,20,0.991,4.417\n"
-    )
+    evaluation = _evaluation(folder)
     manifest = Manifest(
         title="Fun with Diffusion Models",
         subtitle="A preview built from synthetic figures",
@@ -213,21 +230,7 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
             ),
             PartResult("A", part_a, backend="MNIST class-conditioned UNet", values=PART_A_VALUES),
             PartResult("B", part_b, values={**PART_B_VALUES, "final_loss": 0.0291}),
-            PartResult(
-                "eval",
-                {
-                    "metrics": SectionResult(
-                        tables=[
-                            Table(
-                                metrics,
-                                caption="Synthetic scores of the sampled digits, "
-                                "{num_samples} samples per model (seed {seed}).",
-                                values={"num_samples": 1000},
-                            )
-                        ]
-                    )
-                },
-            ),
+            PartResult("eval", evaluation, values=EVAL_VALUES),
         ],
     )
     benchmarks = []
@@ -247,10 +250,71 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
     return manifest, provenance
 
 
+def _csv(path: Path, header: str, rows) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header.split(","))
+        writer.writerows(rows)
+    return path
+
+
+def _evaluation(folder: Path) -> dict[str, SectionResult]:
+    sigmas = PART_B_VALUES["sigmas"]
+    methods = ("noisy input", "Wiener filter", "UNet, epoch 5")
+    denoising = _csv(
+        folder / "denoising.csv",
+        "sigma,method,mse,psnr",
+        [(s, m, 0.01 * (i + 1) * s, 20 - 5 * s) for s in sigmas for i, m in enumerate(methods)],
+    )
+    steps = {}
+    for model, guided in (("time-conditioned", False), ("class-conditioned", True)):
+        quality = _csv(
+            folder / f"steps_{model}.csv",
+            "method,steps,samples,frechet_distance,floor",
+            [(m, n, 1000, 1.5 + 30 / n, 1.2) for m in ("ddpm", "ddim") for n in (300, 50, 20)],
+        )
+        values = {"model_name": model, "guidance": 5}
+        steps[model] = (
+            Figure(
+                loss_curve(folder / f"steps_{model}.png", 7),
+                kind="figure_guided" if guided else "figure",
+                values=values,
+            ),
+            Table(quality, kind="quality", values=values, labels={"frechet_distance": "FD"}),
+        )
+    guidance = _csv(
+        folder / "guidance.csv",
+        "guidance,digit,samples,accuracy,mean_probability",
+        [
+            (g, d, 100, min(1.0, 0.6 + 0.08 * g), 0.5 + 0.09 * g)
+            for g in (0, 1, 5)
+            for d in range(10)
+        ],
+    )
+    note = "The classifier reads {test_accuracy:.2%} of the {test_digits} test digits correctly."
+    return {
+        "classifier": SectionResult(
+            notes=[note], values={"test_accuracy": 0.9912, "test_digits": 1000}
+        ),
+        "denoising": SectionResult(
+            figures=[Figure(loss_curve(folder / "denoising.png", 6), kind="figure")],
+            tables=[Table(denoising, kind="table", labels={"psnr": "PSNR (dB)"})],
+        ),
+        "steps": SectionResult(
+            figures=[figure for figure, _ in steps.values()],
+            tables=[table for _, table in steps.values()],
+        ),
+        "guidance": SectionResult(
+            figures=[Figure(loss_curve(folder / "guidance.png", 8), kind="figure")],
+            tables=[Table(guidance, kind="table")],
+        ),
+    }
+
+
 def _ood_table(path: Path) -> Path:
     rows = [
         (s, round(0.004 + 0.05 * max(0.0, s - 0.5) ** 1.5 + 0.01 * s, 5))
         for s in PART_B_VALUES["sigmas"]
     ]
-    path.write_text("sigma,MSE\n" + "".join(f"{s},{m}\n" for s, m in rows))
+    path.write_text("sigma,mse\n" + "".join(f"{s},{m}\n" for s, m in rows))
     return path

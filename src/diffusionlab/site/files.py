@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,7 +13,11 @@ MARKER = ".diffusionlab-site"
 def staging_dir(dest: Path) -> Path:
     """An empty folder next to `dest`, to be moved into place by `replace_dir`."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staged.chmod(0o777 & ~umask)  # mkdtemp's folder is private; a published one is not
+    return staged
 
 
 def replace_dir(staged: Path, dest: Path) -> None:
@@ -39,6 +44,10 @@ def replace_dir(staged: Path, dest: Path) -> None:
 
 
 def site_files(folder: Path) -> list[Path]:
-    """The files of a built site, in a stable order, without the package's marker."""
+    """The files of a built site in a stable order, without hidden files (the package's marker,
+    Snakemake's .snakemake_timestamp)."""
     files = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-    return sorted((p for p in files if p.name != MARKER), key=Path.as_posix)
+    return sorted(
+        (p for p in files if not any(part.startswith(".") for part in p.parts)),
+        key=Path.as_posix,
+    )

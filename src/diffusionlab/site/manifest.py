@@ -57,17 +57,20 @@ class Figure:
 
 @dataclass(frozen=True)
 class Table:
-    """A CSV file shown as a table; floats are shown with `digits` significant digits."""
+    """A CSV file shown as a table: floats with `digits` significant digits, columns renamed
+    by `labels` (CSV name -> heading)."""
 
     src: Path
     kind: str | None = None
     caption: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
     digits: int = 4
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "src", Path(self.src))
         object.__setattr__(self, "values", _frozen(self.values))
+        object.__setattr__(self, "labels", _frozen(self.labels))
         if (self.kind is None) == (self.caption is None):
             raise ManifestError(f"table {self.src}: give exactly one of `kind` and `caption`")
         if not 1 <= self.digits <= 17:

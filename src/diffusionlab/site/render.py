@@ -24,9 +24,12 @@ from .tables import TableView, read_csv, table_view
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
 VIDEO_SUFFIXES = {".mp4", ".webm"}
-PIXEL_ART_MAX = 512  # a raster image no larger than this (both sides) is shown as pixel art
-COLUMN_PX = 576  # pixel art is enlarged by a whole factor to at most this width
+# Pixel art (raw digit grids, 64x64 samples) is enlarged by a whole factor, at most MAX_SCALE,
+# to at most COLUMN_PX wide, without smoothing. By default an image is pixel art when it can be
+# enlarged at least twice and is at most PIXEL_ART_MAX tall; plots keep their natural size.
+COLUMN_PX = 576
 MAX_SCALE = 4
+PIXEL_ART_MAX = 512
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class TableBlock:
     number: int
     caption: str
     table: TableView
+    href: str  # the CSV file, for download
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,13 @@ def _page(part: PartResult, manifest: Manifest, captions, copier: _FigureCopier)
             table_no += 1
             template = _caption_template(table, captions, part, section_spec.key)
             caption = fill(template, chain(table.values, outer), f"{where}, {table.src}")
-            view = table_view(read_csv(copier.root / table.src), digits=table.digits)
-            tables.append(TableBlock(table_no, caption, view))
+            frame = read_csv(copier.root / table.src)
+            unknown = sorted(set(table.labels) - set(map(str, frame.columns)))
+            if unknown:
+                raise ManifestError(f"{where}, {table.src}: no columns {', '.join(unknown)}")
+            view = table_view(frame.rename(columns=dict(table.labels)), digits=table.digits)
+            href = copier.copy(table.src, f"figures/{part.page_slug}/{section_spec.anchor}")
+            tables.append(TableBlock(table_no, caption, view, href))
         notes = [fill(note, outer, f"{where}, note") for note in result.notes]
         sections.append(
             SectionView(
@@ -240,7 +249,7 @@ def _figure_view(
                 width, height = image.size
         except (UnidentifiedImageError, OSError) as err:
             raise ManifestError(f"{figure.src} is not a readable image ({err})") from None
-    small = width is not None and max(width, height) <= PIXEL_ART_MAX
+    small = width is not None and COLUMN_PX // width >= 2 and height <= PIXEL_ART_MAX
     pixelated = small if figure.pixelated is None else (figure.pixelated and width is not None)
     if pixelated:
         scale = max(1, min(MAX_SCALE, COLUMN_PX // width))
