@@ -1,0 +1,157 @@
+"""scripts/report.py: the manifest of a workflow run, built from the config and part B's files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from diffusionlab.site.demo import animation, digit_grid, loss_curve
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+NOT_RUN = [
+    {"part": "A", "backend": "DeepFloyd IF", "not_run": "No GPU here."},
+    {"part": "eval", "not_run": "No evaluation rules yet."},
+]
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("report_script", ROOT / "scripts" / "report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def part_b_files(folder: Path, config: dict) -> dict:
+    """Synthetic stand-ins for every file the report rule gets from part B."""
+    pb = config["part_b"]
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = iter(range(100))
+
+    def png(name: str) -> str:
+        return str(digit_grid(folder / f"{name}.png", 2, 4, next(seeds)))
+
+    files = {
+        "noising": png("noising"),
+        "ood": png("ood"),
+        "ood_metrics": folder / "ood.csv",
+        "data_meta": folder / "mnist.json",
+        "denoiser_results": [png(f"results{e}") for e in pb["denoiser"]["figure_epochs"]],
+        "benchmarks": [folder / "train_time.tsv"],
+    }
+    files["ood_metrics"].write_text("sigma,mse,psnr_db,test_digits\n0.5,0.0123,19.1,10000\n")
+    files["data_meta"].write_text(json.dumps({"source": "embedded", "train_digits": 4000}))
+    files["benchmarks"][0].write_text(BENCHMARK + "61.5\t0:01:01\t900\t1\t1\t1\t0\t0\t1\t60\n")
+    for model in ("denoiser", "time", "class"):
+        files[f"{model}_loss"] = str(loss_curve(folder / f"{model}_loss.png", next(seeds)))
+        losses = folder / f"{model}_losses.csv"
+        losses.write_text("epoch,step,loss\n1,0,0.9\n1,1,0.5\n2,2,0.04\n2,3,0.02\n")
+        files[f"{model}_losses"] = str(losses)
+        info = folder / f"{model}.json"
+        info.write_text(json.dumps({"machine": {"device": "cpu", "cpu_threads": 2}}))
+        files[f"{model}_info"] = str(info)
+    for model in ("time", "class"):
+        epochs = pb[model]["sample_epochs"]
+        files[f"{model}_samples"] = [png(f"{model}_samples{e}") for e in epochs]
+        files[f"{model}_animations"] = [
+            str(animation(folder / f"{model}_anim{e}.gif", next(seeds), frames=2)) for e in epochs
+        ]
+    return files
+
+
+def evaluation_files(folder: Path, config: dict) -> dict:
+    """Synthetic stand-ins for the files of the evaluation rules."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = folder / "classifier.json"
+    info.write_text(json.dumps({"test_accuracy": 0.9876, "test_digits": 10000}))
+    files = {"classifier_info": str(info)}
+    for name in ("denoising", "guidance"):
+        files[f"{name}_figure"] = str(loss_curve(folder / f"{name}.png", 1))
+    files["denoising_table"] = folder / "denoising.csv"
+    files["denoising_table"].write_text("sigma,method,mse,psnr,test_digits\n0.5,x,0.1,10,100\n")
+    files["guidance_table"] = folder / "guidance.csv"
+    files["guidance_table"].write_text("guidance,digit,samples,accuracy,mean_probability\n")
+    quality = "method,steps,samples,frechet_distance,floor"
+    for model in config["evaluation"]["sampler_steps"]["models"]:
+        files[f"steps_{model}_figure"] = str(loss_curve(folder / f"steps_{model}.png", 2))
+        table = folder / f"steps_{model}.csv"
+        extra = ",class_accuracy" if model == "class" else ""
+        table.write_text(f"{quality}{extra}\nddim,20,100,3.5,1.2{',0.9' if extra else ''}\n")
+        files[f"steps_{model}_quality"] = str(table)
+        timing = folder / f"steps_{model}_timing.csv"
+        timing.write_text("method,steps,samples,seconds,device\nddim,20,100,1.5,cpu\n")
+        files[f"steps_{model}_timing"] = str(timing)
+    return files
+
+
+def test_loss_and_schedule_values(report, tmp_path):
+    losses = tmp_path / "losses.csv"
+    losses.write_text("epoch,step,loss\n1,0,1.0\n2,1,0.25\n2,2,0.75\n")
+    assert report.final_loss(str(losses)) == 0.5
+    assert report.lr_schedule(None) == "kept constant"
+    assert report.lr_schedule(0.1) == "decayed exponentially by a factor 0.1 over training"
+
+
+def test_manifest_of_the_reference_config(report, config, tmp_path):
+    files = part_b_files(tmp_path / "results", config)
+    manifest = report.manifest(files, config, NOT_RUN)
+    assert [(p.part, p.backend, p.not_run is None) for p in manifest.parts] == [
+        ("A", "DeepFloyd IF", False),
+        ("B", None, True),
+        ("eval", None, False),
+    ]
+    class_section = manifest.parts[1].sections["2.4"]
+    assert class_section.values["guidance"] == config["part_b"]["class"]["guidance"]
+    assert [f.values["epoch"] for f in class_section.figures[1:]] == 2 * list(
+        config["part_b"]["class"]["sample_epochs"]
+    )
+
+
+def test_render_shows_the_config(report, config, tmp_path):
+    files = part_b_files(tmp_path / "results", config)
+    report.render(files, str(tmp_path / "site"), config, NOT_RUN, str(ROOT / "templates"), ROOT)
+    part_b = (tmp_path / "site" / "part-b.html").read_text()
+    pb = config["part_b"]
+    for text in (
+        f"batch {pb['denoiser']['batch_size']}, {pb['denoiser']['epochs']} epochs",
+        f"T = {pb['schedule']['num_steps']}, β from {pb['schedule']['beta_start']:g}",
+        f"guidance γ = {pb['class']['guidance']}",
+        f"class dropped with probability {pb['class']['p_uncond']}",
+        f"{pb['time']['num_samples']} samples of the time-conditioned UNet after epoch",
+        "σₜ² = βₜ",
+        "Mean training loss over the last epoch: 0.0300.",
+        "PSNR (dB)",
+    ):
+        assert text in part_b, text
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "No GPU here." in index and "No evaluation rules yet." in index
+    assert "train_time" in index and "0:01:02" in index
+    assert not list((tmp_path / "site").glob("part-a*.html"))
+
+
+def test_render_with_the_evaluation(report, config, tmp_path):
+    if "evaluation" not in config:
+        pytest.skip("config.yaml has no evaluation section")
+    files = part_b_files(tmp_path / "results", config) | evaluation_files(tmp_path / "ev", config)
+    not_run = [p for p in NOT_RUN if p["part"] != "eval"]
+    report.render(files, str(tmp_path / "site"), config, not_run, str(ROOT / "templates"), ROOT)
+    page = (tmp_path / "site" / "evaluation.html").read_text()
+    ev = config["evaluation"]
+    for text in (
+        "Test accuracy of the classifier: 98.76% of the 10000 test digits",
+        f"guidance scales γ = {', '.join(map(str, ev['guidance']['scales']))}",
+        f"{ev['sampler_steps']['num_samples']} generated digits",
+        "Fréchet distance</th>",
+        "class accuracy</th>",
+    ):
+        assert text in page, text
