@@ -1,9 +1,10 @@
 """Fun with Diffusion Models, as one workflow: part A, part B, evaluation and the write-up.
 
-    snakemake --cores 1 --resources gpu=1 report      # reference settings (config.yaml)
-    snakemake --cores all --configfile presets/laptop.yaml report   # CPU, offline
+snakemake --cores 1 --resources gpu=1 report      # reference settings (config.yaml)
+snakemake --cores all --configfile presets/laptop.yaml report   # CPU, offline
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from diffusionlab.config import ConfigError, validate
 from diffusionlab.workflow import check_config
 
 
-configfile: "config.yaml"
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 try:
@@ -26,6 +27,7 @@ except ConfigError as err:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/part_b.smk"
+include: "rules/part_a.smk"
 include: "rules/evaluation.smk"
 
 

@@ -13,7 +13,8 @@ def src(*modules):
     package = os.path.join(workflow.basedir, "src", "diffusionlab")
     # Relative to the working directory, so `--directory elsewhere` still finds them.
     return [
-        os.path.relpath(os.path.join(package, f"{m}.py")) for m in ("runtime",) + modules
+        os.path.relpath(os.path.join(package, f"{m}.py"))
+        for m in ("runtime",) + modules
     ]
 
 

@@ -4,11 +4,11 @@ rule data:
     output:
         tensors=DATA,
         meta=DATA_META,
-    params:
-        data=config["data"],
     log:
         "logs/data.log",
     benchmark:
         "results/benchmarks/data.tsv"
+    params:
+        data=config["data"],
     script:
         "../scripts/prepare_data.py"

@@ -2,6 +2,8 @@
 
 PART_B = config["part_b"]
 TRAIN_CODE = src("data", "unet", "schedule", "training", "part_b")
+# Batched inference and error measures that part B's denoiser figures share with evaluation.
+EVAL_HELPERS = ("evaluation/__init__", "evaluation/batched", "evaluation/denoising")
 
 
 for model in MODELS:
@@ -13,25 +15,23 @@ for model in MODELS:
             data=DATA,
             code=TRAIN_CODE,
         output:
-            checkpoints=[
-                checkpoint(model, e) for e in checkpoint_epochs(PART_B, model)
-            ],
+            checkpoints=[checkpoint(model, e) for e in checkpoint_epochs(PART_B, model)],
             losses=f"results/part_b/{model}/losses.csv",
             info=f"results/part_b/{model}/training.json",
-        params:
-            settings=train_settings(config, model),
-            performance=performance(),
-            device=config["device"],
-            workdir=f"results/part_b/{model}/resume",
+        log:
+            f"logs/part_b/train_{model}.log",
+        benchmark:
+            f"results/benchmarks/train_{model}.tsv"
         threads: workflow.cores
         resources:
             gpu=1,
             mem_mb=8000,
             runtime=120,
-        log:
-            f"logs/part_b/train_{model}.log",
-        benchmark:
-            f"results/benchmarks/train_{model}.tsv"
+        params:
+            settings=train_settings(config, model),
+            performance=performance(),
+            device=config["device"],
+            workdir=f"results/part_b/{model}/resume",
         script:
             "../scripts/train.py"
 
@@ -42,6 +42,10 @@ rule loss_curve:
         code=src("figures", "part_b"),
     output:
         out="results/part_b/{model}/loss.png",
+    log:
+        "logs/part_b/loss_curve_{model}.log",
+    benchmark:
+        "results/benchmarks/loss_curve_{model}.tsv"
     wildcard_constraints:
         model="|".join(MODELS),
     params:
@@ -54,10 +58,6 @@ rule loss_curve:
             }[w.model]
             + " training loss"
         },
-    log:
-        "logs/part_b/loss_curve_{model}.log",
-    benchmark:
-        "results/benchmarks/loss_curve_{model}.tsv"
     script:
         "../scripts/part_b_figures.py"
 
@@ -68,6 +68,10 @@ rule noising_figure:
         code=src("data", "figures", "part_b"),
     output:
         out="results/part_b/noising.png",
+    log:
+        "logs/part_b/noising_figure.log",
+    benchmark:
+        "results/benchmarks/noising_figure.tsv"
     params:
         job="noising",
         args={
@@ -75,10 +79,6 @@ rule noising_figure:
             "digits": PART_B["noising"]["digits"],
             "seed": config["seed"],
         },
-    log:
-        "logs/part_b/noising_figure.log",
-    benchmark:
-        "results/benchmarks/noising_figure.tsv"
     script:
         "../scripts/part_b_figures.py"
 
@@ -87,9 +87,16 @@ rule denoiser_results:
     input:
         data=DATA,
         checkpoint=checkpoint("denoiser", "{epoch}"),
-        code=src("data", "figures", "part_b", "unet", "training"),
+        code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
     output:
         out="results/part_b/denoiser/results_epoch{epoch}.png",
+    log:
+        "logs/part_b/denoiser_results_epoch{epoch}.log",
+    benchmark:
+        "results/benchmarks/denoiser_results_epoch{epoch}.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
     params:
         job="denoiser_results",
         args={
@@ -98,13 +105,6 @@ rule denoiser_results:
             "seed": config["seed"],
             "device": config["device"],
         },
-    threads: workflow.cores
-    resources:
-        gpu=1,
-    log:
-        "logs/part_b/denoiser_results_epoch{epoch}.log",
-    benchmark:
-        "results/benchmarks/denoiser_results_epoch{epoch}.tsv"
     script:
         "../scripts/part_b_figures.py"
 
@@ -113,10 +113,17 @@ rule denoiser_ood:
     input:
         data=DATA,
         checkpoint=final_checkpoint("denoiser"),
-        code=src("data", "figures", "part_b", "unet", "training"),
+        code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
     output:
         figure="results/part_b/denoiser/ood.png",
         metrics="results/part_b/denoiser/ood_metrics.csv",
+    log:
+        "logs/part_b/denoiser_ood.log",
+    benchmark:
+        "results/benchmarks/denoiser_ood.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
     params:
         job="ood",
         args={
@@ -125,13 +132,6 @@ rule denoiser_ood:
             "seed": config["seed"],
             "device": config["device"],
         },
-    threads: workflow.cores
-    resources:
-        gpu=1,
-    log:
-        "logs/part_b/denoiser_ood.log",
-    benchmark:
-        "results/benchmarks/denoiser_ood.tsv"
     script:
         "../scripts/part_b_figures.py"
 
@@ -161,17 +161,17 @@ rule sample:
     output:
         grid="results/part_b/{model}/samples_epoch{epoch}.png",
         gif="results/part_b/{model}/sampling_epoch{epoch}.gif",
-    wildcard_constraints:
-        model="time|class",
-    params:
-        args=sampling_args,
-    threads: workflow.cores
-    resources:
-        gpu=1,
     log:
         "logs/part_b/sample_{model}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/sample_{model}_epoch{epoch}.tsv"
+    wildcard_constraints:
+        model="time|class",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        args=sampling_args,
     script:
         "../scripts/sample.py"
 
@@ -184,7 +184,10 @@ def part_b_figures():
         f"results/part_b/denoiser/results_epoch{e}.png"
         for e in PART_B["denoiser"]["figure_epochs"]
     ]
-    files += ["results/part_b/denoiser/ood.png", "results/part_b/denoiser/ood_metrics.csv"]
+    files += [
+        "results/part_b/denoiser/ood.png",
+        "results/part_b/denoiser/ood_metrics.csv",
+    ]
     for m in ("time", "class"):
         for e in PART_B[m]["sample_epochs"]:
             files += [

@@ -1,6 +1,5 @@
 """The config schema: the reference config passes, mistakes are named by key."""
 
-import copy
 from pathlib import Path
 
 import pytest

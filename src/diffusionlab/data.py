@@ -69,7 +69,9 @@ def _from_torchvision(root: str, download: bool) -> tuple[torch.Tensor, ...]:
     except RuntimeError as err:  # torchvision: "Dataset not found. You can use download=True"
         raise DataError(f"MNIST not found under {root!r} ({err}). {HOW_TO_FIX}") from err
     except OSError as err:  # URLError and socket errors when offline
-        raise DataError(f"MNIST could not be downloaded into {root!r} ({err}). {HOW_TO_FIX}") from err
+        raise DataError(
+            f"MNIST could not be downloaded into {root!r} ({err}). {HOW_TO_FIX}"
+        ) from err
     return train.data, train.targets, test.data, test.targets
 
 
@@ -116,7 +118,10 @@ def load_mnist(
     else:
         raise DataError(f"data.source must be one of {SOURCES}, not {source!r}")
     train_x, train_y, test_x, test_y = (p.clone() for p in parts)
-    for name, size, have in (("train_size", train_size, len(train_y)), ("test_size", test_size, len(test_y))):
+    for name, size, have in (
+        ("train_size", train_size, len(train_y)),
+        ("test_size", test_size, len(test_y)),
+    ):
         if size is not None and size > have:
             raise DataError(f"data.{name} = {size} but the {source} data has only {have} digits")
     train_x, train_y = train_x[:train_size], train_y[:train_size]
@@ -128,4 +133,6 @@ def load_mnist(
         "test_digits": len(test_y),
         "train_class_counts": torch.bincount(train_y, minlength=10).tolist(),
     }
-    return MNIST(train_x.to(torch.uint8), train_y.long(), test_x.to(torch.uint8), test_y.long(), meta)
+    return MNIST(
+        train_x.to(torch.uint8), train_y.long(), test_x.to(torch.uint8), test_y.long(), meta
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import pandas as pd
 import torch
 
 from .data import MNIST, as_float
+from .evaluation.batched import apply_batched
+from .evaluation.denoising import mse, psnr
 from .figures import animation, image_grid, loss_curve
 from .sampling import sample
 from .schedule import DDPMSchedule
@@ -38,14 +39,12 @@ def noising_figure(mnist: MNIST, sigmas: Sequence[float], digits: int, seed: int
     eps = torch.randn(x.shape, generator=g)  # one draw, scaled: columns differ only by sigma
     columns = [x + s * eps for s in sigmas]
     rows = [[col[i] for col in columns] for i in range(digits)]
-    image_grid(rows, path, col_labels=[sigma_label(s) for s in sigmas],
-               title="Noising z = x + σε on test digits")
-
-
-@torch.no_grad()
-def denoise(model, z: torch.Tensor, device, batch_size: int = 1000) -> torch.Tensor:
-    return torch.cat([model(z[i : i + batch_size].to(device)).float().cpu()
-                      for i in range(0, len(z), batch_size)])
+    image_grid(
+        rows,
+        path,
+        col_labels=[sigma_label(s) for s in sigmas],
+        title="Noising z = x + σε on test digits",
+    )
 
 
 def denoiser_results_figure(
@@ -56,15 +55,13 @@ def denoiser_results_figure(
     epoch = torch.load(checkpoint, weights_only=True)["epoch"]
     x = first_digits(mnist, digits)
     z = noise_images(x, sigma, torch.Generator().manual_seed(seed))
-    out = denoise(model, z, device)
-    image_grid([list(x), list(z), list(out)], path,
-               row_labels=["clean", f"noisy ({sigma_label(sigma)})", "denoised"],
-               title=f"One-step denoiser after epoch {epoch}")
-
-
-def psnr(mse: float) -> float:
-    """Peak signal-to-noise ratio of images in [0, 1]."""
-    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+    out = apply_batched(model, z, device)
+    image_grid(
+        [list(x), list(z), list(out)],
+        path,
+        row_labels=["clean", f"noisy ({sigma_label(sigma)})", "denoised"],
+        title=f"One-step denoiser after epoch {epoch}",
+    )
 
 
 def out_of_distribution(
@@ -87,18 +84,25 @@ def out_of_distribution(
     rows, noisy_row, out_row = [], [], []
     for k, s in enumerate(sigmas):
         z = noise_images(x_all, s, torch.Generator().manual_seed(seed + k))
-        out = denoise(model, z, device)
-        mse = torch.mean((out - x_all) ** 2).item()
-        rows.append({"sigma": s, "mse": mse, "psnr_db": psnr(mse), "test_digits": len(x_all)})
+        out = apply_batched(model, z, device)
+        error = mse(out, x_all)
+        rows.append({"sigma": s, "mse": error, "psnr_db": psnr(error), "test_digits": len(x_all)})
         noisy_row.append(z[:digits])
         out_row.append(out[:digits])
     grid = []
     for i in range(min(digits, len(x_all))):
         grid.append([z[i] for z in noisy_row])
         grid.append([o[i] for o in out_row])
-    labels = [lab for i in range(len(grid) // 2) for lab in (f"noisy #{i + 1}", f"denoised #{i + 1}")]
-    image_grid(grid, figure_path, row_labels=labels, col_labels=[sigma_label(s) for s in sigmas],
-               title="Denoiser trained at one σ, tested at every σ")
+    labels = [
+        lab for i in range(len(grid) // 2) for lab in (f"noisy #{i + 1}", f"denoised #{i + 1}")
+    ]
+    image_grid(
+        grid,
+        figure_path,
+        row_labels=labels,
+        col_labels=[sigma_label(s) for s in sigmas],
+        title="Denoiser trained at one σ, tested at every σ",
+    )
     table = pd.DataFrame(rows)
     table.to_csv(metrics_path, index=False, float_format="%.6g")
     return table
@@ -137,12 +141,26 @@ def sampling_figures(
     ck = torch.load(checkpoint, weights_only=True)
     model = load_checkpoint(checkpoint, device)
     g = torch.Generator().manual_seed(seed)
-    x, frames = sample(model, schedule, num_samples, generator=g, classes=classes,
-                       guidance=guidance, variance=variance, keep_every=frame_every, device=device,
-                       progress=True)
+    x, frames = sample(
+        model,
+        schedule,
+        num_samples,
+        generator=g,
+        classes=classes,
+        guidance=guidance,
+        variance=variance,
+        keep_every=frame_every,
+        device=device,
+        progress=True,
+    )
     n_rows = (num_samples + columns - 1) // columns
     rows = [list(x[r * columns : (r + 1) * columns]) for r in range(n_rows)]
     what = "time-conditioned" if classes is None else f"class-conditioned, CFG γ = {guidance:g}"
-    image_grid(rows, grid_path, col_labels=[str(c) for c in range(columns)] if classes is not None
-               else None, title=f"Samples ({what}) after epoch {ck['epoch']}", cell_inches=0.8)
+    image_grid(
+        rows,
+        grid_path,
+        col_labels=[str(c) for c in range(columns)] if classes is not None else None,
+        title=f"Samples ({what}) after epoch {ck['epoch']}",
+        cell_inches=0.8,
+    )
     animation(frames, gif_path, columns=columns, frame_ms=frame_ms)

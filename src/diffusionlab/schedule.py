@@ -66,7 +66,7 @@ def ddpm_step(
 ) -> torch.Tensor:
     """One ancestral step x_t -> x_{t-1} (DDPM, algorithm 2).
 
-    The mean is written through x0_hat, which equals (x_t - beta_t/sqrt(1-abar_t) eps)/sqrt(alpha_t).
+    The mean is written through x0_hat; it equals (x_t - beta_t/sqrt(1-abar_t) eps)/sqrt(alpha_t).
     `variance` "beta" adds sqrt(beta_t) z (the exercise), "posterior" the posterior variance
     beta_t (1-abar_{t-1})/(1-abar_t). No noise is added at t = 0.
     """
