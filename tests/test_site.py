@@ -134,8 +134,9 @@ def test_captions_come_from_values(demo_site):
     assert '<th scope="col" class="num">MSE</th>' in part_b  # a CSV column renamed
     assert "after epoch 5" in part_b and "after epoch 20" in part_b
     part_a = next(site.glob("part-a-*.html")).read_text()
-    assert "“the digit 3”, “the digit 7”, “the digit 8”" in part_a
-    assert "with “” as the unconditional prompt" in part_a
+    assert "“a handwritten 0”, “a handwritten 4”, “a handwritten 7” with 5 denoising" in part_a
+    assert "from pure noise along the strided schedule (stride 30) for the prompt “”" in part_a
+    assert "kernel size 5 and σ = 1.0" in part_a  # {blur[kernel_size]}: a nested value
 
 
 def test_equations_are_mathml(demo_site):

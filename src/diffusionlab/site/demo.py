@@ -21,28 +21,21 @@ TILE = 28
 PAD = 2
 
 PART_A_VALUES = {  # the settings a part A run on the MNIST backend would pass
-    "prompts": ["the digit 3", "the digit 7", "the digit 8"],
-    "num_inference_steps": 20,
-    "t_values": [75, 150, 225],
-    "num_timesteps": 300,
-    "kernel_size": 5,
-    "blur_sigma": 2,
-    "prompt": "the digit 3",
-    "t_start": 207,
+    "prompts": ["a handwritten 0", "a handwritten 4", "a handwritten 7"],
+    "num_inference_steps": [5, 20, 100],
+    "noise_levels": [250, 500, 750],
+    "blur": {"kernel_size": 5, "sigma": 1.0},
+    "prompt": "",
     "i_start": 10,
-    "stride": 9,
+    "stride": 30,
     "show_every": 5,
     "num_samples": 5,
-    "guidance": 5,
-    "null_prompt": "",
+    "guidance": 5.0,
     "i_starts": [1, 3, 5, 7, 10, 20],
-    "image": "a test digit",
-    "source": "hand-drawn",
-    "prompt_upright": "the digit 6",
-    "prompt_flipped": "the digit 9",
-    "prompt_low": "the digit 0",
-    "prompt_high": "the digit 1",
-    "views": ["identity", "rotation by 90°"],
+    "box": [0.1, 0.3, 0.6, 0.75],
+    "views": ["identity", "flip"],
+    "kernel_sizes": [33],
+    "sigmas": [2.0],
 }
 EVAL_VALUES = {
     "epochs": [1, 5],
@@ -157,7 +150,7 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         "1.7.1": SectionResult(figures=[Figure(grid("a171", 1, 7), kind="edits")]),
         "1.7.2": SectionResult(figures=[Figure(grid("a172", 1, 3), kind="inpaint")]),
         "1.7.3": SectionResult(
-            figures=[Figure(grid("a173", 1, 7), kind="edits", values={"prompt": "the digit 5"})]
+            figures=[Figure(grid("a173", 1, 7), kind="edits", values={"prompt": "a handwritten 8"})]
         ),
         "1.8": SectionResult(figures=[Figure(grid("a18", 1, 2), kind="anagram")]),
         "1.9": SectionResult(figures=[Figure(grid("a19", 1, 2), kind="hybrid")]),
