@@ -1,0 +1,330 @@
+# Part A: the exercise's algorithms on a pretrained model (DeepFloyd IF) and on part B's
+# class-conditioned UNet. Every file lies under results/part_a/<backend>/; the settings of
+# each job come from diffusionlab.part_a.workflow.job_args.
+
+from diffusionlab.config import ConfigError
+from diffusionlab.part_a import workflow as part_a_workflow
+
+try:
+    part_a_workflow.check(config)
+except ConfigError as err:
+    sys.exit(str(err))
+
+PART_A = config["part_a"]
+PART_A_EMBEDDINGS = part_a_workflow.path("deepfloyd", "prompt_embeddings.pt")
+PART_A_CODE = src(
+    "data",
+    "figures",
+    "schedule",
+    "training",
+    "unet",
+    *(
+        f"part_a/{m}"
+        for m in ("__init__", "backend", "denoise", "digit_prompts", "edit", "figures")
+        + ("filters", "guidance", "images", "jobs", "mnist", "timesteps", "views")
+    ),
+)
+PART_A_DEEPFLOYD_CODE = src("part_a/deepfloyd")
+
+
+def part_a_code(wildcards):
+    if wildcards.backend == "deepfloyd":
+        return PART_A_CODE + PART_A_DEEPFLOYD_CODE
+    return PART_A_CODE
+
+
+def part_a_inputs(figure):
+    """Input function of a job: the backend's model files and the images the job reads."""
+
+    def inputs(wildcards):
+        backend = wildcards.backend
+        name = figure.format(**dict(wildcards.items()))
+        files = {
+            "images": [
+                part_a_workflow.input_path(backend, image)
+                for image in part_a_workflow.job_images(config, backend, name)
+            ]
+        }
+        if backend == "deepfloyd":
+            files["embeddings"] = PART_A_EMBEDDINGS
+        else:
+            files["checkpoint"] = final_checkpoint("class")
+        return files
+
+    return inputs
+
+
+def part_a_args(figure):
+    return lambda w: part_a_workflow.job_args(
+        config, w.backend, figure.format(**dict(w.items()))
+    )
+
+
+def part_a_backend(wildcards):
+    return part_a_workflow.backend_spec(config, wildcards.backend)
+
+
+wildcard_constraints:
+    backend="|".join(part_a_workflow.BACKENDS),
+    k="[0-9]+",
+
+
+rule part_a_embeddings:
+    input:
+        code=PART_A_CODE + PART_A_DEEPFLOYD_CODE,
+    output:
+        embeddings=PART_A_EMBEDDINGS,
+    log:
+        "logs/part_a/deepfloyd/embeddings.log",
+    benchmark:
+        "results/benchmarks/part_a_deepfloyd_embeddings.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        model=PART_A["deepfloyd"]["stage_1"],
+        prompts=part_a_workflow.prompts(PART_A["deepfloyd"]),
+        cpu_offload=PART_A["deepfloyd"]["cpu_offload"],
+        device=config["device"],
+    script:
+        "../scripts/part_a_embeddings.py"
+
+
+def part_a_input_data(wildcards):
+    """The prepared MNIST data, for inputs that are test digits (mnist:N)."""
+    source = PART_A[wildcards.backend]["images"][wildcards.name]
+    return {"data": DATA} if source.startswith("mnist:") else {}
+
+
+rule part_a_input:
+    input:
+        unpack(part_a_input_data),
+        code=PART_A_CODE,
+    output:
+        image=part_a_workflow.input_path("{backend}", "{name}"),
+    log:
+        "logs/part_a/{backend}/input_{name}.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_input_{name}.tsv"
+    params:
+        source=lambda w: PART_A[w.backend]["images"][w.name],
+        shape=lambda w: part_a_workflow.INPUT_SHAPES[w.backend],
+        dark_background=lambda w: w.backend == "mnist",
+    script:
+        "../scripts/part_a_inputs.py"
+
+
+rule part_a_sampling:
+    input:
+        unpack(part_a_inputs("sampling")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "sampling.png"),
+        images=part_a_workflow.path("{backend}", "sampling.pt"),
+    log:
+        "logs/part_a/{backend}/sampling.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_sampling.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="sampling",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("sampling"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_upsampling:
+    input:
+        unpack(part_a_inputs("sampling_upsampled")),
+        stage_1=part_a_workflow.path("{backend}", "sampling.pt"),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "sampling_upsampled.png"),
+    log:
+        "logs/part_a/{backend}/upsampling.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_upsampling.tsv"
+    wildcard_constraints:
+        backend="deepfloyd",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="upsampling",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("sampling_upsampled"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_forward:
+    input:
+        unpack(part_a_inputs("forward")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "forward.png"),
+    log:
+        "logs/part_a/{backend}/forward.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_forward.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="forward",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("forward"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_denoising:
+    input:
+        unpack(part_a_inputs("denoising")),
+        code=part_a_code,
+    output:
+        blur=part_a_workflow.path("{backend}", "blur.png"),
+        one_step=part_a_workflow.path("{backend}", "one_step.png"),
+    log:
+        "logs/part_a/{backend}/denoising.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_denoising.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="denoising",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("denoising"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_iterative:
+    input:
+        unpack(part_a_inputs("iterative")),
+        code=part_a_code,
+    output:
+        strip=part_a_workflow.path("{backend}", "iterative.png"),
+        compare=part_a_workflow.path("{backend}", "iterative_compare.png"),
+    log:
+        "logs/part_a/{backend}/iterative.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_iterative.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="iterative",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("iterative"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_samples:
+    input:
+        unpack(part_a_inputs("{kind}")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "{kind}.png"),
+    log:
+        "logs/part_a/{backend}/{kind}.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_{kind}.tsv"
+    wildcard_constraints:
+        kind="samples|cfg_samples",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="samples",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("{kind}"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_edits:
+    input:
+        unpack(part_a_inputs("{edit}")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "{edit}.png"),
+    log:
+        "logs/part_a/{backend}/{edit}.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_{edit}.tsv"
+    wildcard_constraints:
+        edit="|".join(part_a_workflow.EDITS),
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="edits",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("{edit}"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_inpainting:
+    input:
+        unpack(part_a_inputs("inpainting_{k}")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "inpainting_{k}.png"),
+    log:
+        "logs/part_a/{backend}/inpainting_{k}.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_inpainting_{k}.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job="inpainting",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("inpainting_{k}"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a_illusion:
+    input:
+        unpack(part_a_inputs("{illusion}_{k}")),
+        code=part_a_code,
+    output:
+        figure=part_a_workflow.path("{backend}", "{illusion}_{k}.png"),
+        images=part_a_workflow.path("{backend}", "{illusion}_{k}.pt"),
+    log:
+        "logs/part_a/{backend}/{illusion}_{k}.log",
+    benchmark:
+        "results/benchmarks/part_a_{backend}_{illusion}_{k}.tsv"
+    wildcard_constraints:
+        illusion="|".join(part_a_workflow.ILLUSIONS),
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    params:
+        job=lambda w: "hybrid" if w.illusion == "hybrid" else "anagram",
+        backend=part_a_backend,
+        device=config["device"],
+        args=part_a_args("{illusion}_{k}"),
+    script:
+        "../scripts/part_a_jobs.py"
+
+
+rule part_a:
+    input:
+        [f for b in PART_A["backends"] for f in part_a_workflow.figures(config, b)],

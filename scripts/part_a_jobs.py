@@ -1,0 +1,10 @@
+"""Rules of part A's items: open the backend, run one job of diffusionlab.part_a.jobs."""
+
+from diffusionlab.part_a.jobs import run
+from diffusionlab.runtime import run_job, set_threads
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821 (injected by Snakemake)
+    set_threads(sm.threads)
+    run_job(run, sm.log[0], sm.params.job, sm.params.backend, sm.params.device,
+            dict(sm.input.items()), dict(sm.output.items()), sm.params.args)
