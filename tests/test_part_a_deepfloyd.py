@@ -185,6 +185,14 @@ def test_gated_repository_is_a_model_access_error(monkeypatch):
     assert all(word in str(err.value) for word in ACCESS_WORDS)
 
 
+def test_fp16_weights_come_from_full_precision_files_where_no_fp16_variant_exists(tiny_if):
+    pipe = load_pipeline(IFPipeline, str(tiny_if[0]), device="cpu", dtype=torch.float16,
+                         text_encoder=None)
+    assert pipe.unet.dtype == torch.float16
+    with pytest.raises(ValueError, match="variant"):
+        load_pipeline(IFPipeline, str(tiny_if[0]), device="cpu", variant="fp16")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_missing_gpu_is_a_clear_error(tiny_if):
     with pytest.raises(DeviceError, match="no CUDA GPU"):

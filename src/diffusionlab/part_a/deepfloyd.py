@@ -64,7 +64,10 @@ def _looks_like_path(source: str) -> bool:
 def resolve_precision(
     device: torch.device, dtype: torch.dtype | None, variant: str | None
 ) -> tuple[torch.dtype, str | None]:
-    """fp16 weights (the repos' "fp16" variant) on CUDA, fp32 elsewhere, unless given."""
+    """fp16 weights (the repos' "fp16" variant) on CUDA, fp32 elsewhere, unless given.
+
+    variant "auto" means "fp16" for fp16 weights (used where the files exist), else none.
+    """
     if dtype is None:
         dtype = torch.float16 if device.type == "cuda" else torch.float32
     if variant == "auto":
@@ -90,19 +93,25 @@ def load_pipeline(
     device = pick_device(str(device))
     if cpu_offload and device.type != "cuda":
         raise DeviceError("part A's cpu_offload moves models to a CUDA GPU; none is in use")
+    any_variant = variant == "auto"
     dtype, variant = resolve_precision(device, dtype, variant)
     source = str(source)
     if _looks_like_path(source) and not Path(source).expanduser().is_dir():
         raise ModelAccessError(
             f"no model folder at {Path(source).expanduser().resolve()}. {how_to_get_access()}"
         )
+    location = str(Path(source).expanduser()) if _looks_like_path(source) else source
+    components = {**NO_POSTPROCESSING, **components}
     try:
-        pipe = pipeline_class.from_pretrained(
-            str(Path(source).expanduser()) if _looks_like_path(source) else source,
-            dtype=dtype,
-            variant=variant,
-            **{**NO_POSTPROCESSING, **components},
-        )
+        try:
+            pipe = pipeline_class.from_pretrained(location, dtype=dtype, variant=variant,
+                                                  **components)
+        except ValueError as err:
+            # "auto" asks for the fp16 files where the repository has them; a folder saved
+            # without them loads its full-precision files, cast to dtype.
+            if not (any_variant and variant and "variant" in str(err)):
+                raise
+            pipe = pipeline_class.from_pretrained(location, dtype=dtype, **components)
     except ACCESS_ERRORS as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelAccessError(

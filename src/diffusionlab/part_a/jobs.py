@@ -29,7 +29,7 @@ from .edit import box_mask, inpaint, sdedit
 from .filters import frequency_bands, lowpass
 from .guidance import anagram, factorized, guided
 from .images import load_image
-from .mnist import MNISTBackend, draw_digit
+from .mnist import MNISTBackend, draw_digit, load_drawing
 from .views import get_view
 
 DRAWN_PREFIX, MNIST_PREFIX = "drawn:", "mnist:"
@@ -74,7 +74,8 @@ def resolve_input(
 
     Besides images.load_image's sources: `drawn:D` is digit D drawn with pen strokes
     (mnist.draw_digit) and `mnist:N` the N-th digit of the prepared MNIST test split. With
-    dark_background (the MNIST model), light pictures are inverted to light ink on black.
+    dark_background (the MNIST model), pictures are read as drawings (mnist.load_drawing): in
+    grey levels, light ones inverted to light ink on black.
     """
     if source.startswith(DRAWN_PREFIX):
         image = draw_digit(int(source[len(DRAWN_PREFIX):]), size)
@@ -87,10 +88,10 @@ def resolve_input(
             raise UserError(f"input {source}: the test split has {len(digits)} digits")
         image = F.interpolate(as_float(digits[index:index + 1]), size=(size, size),
                               mode="bilinear", antialias=True, align_corners=False)
+    elif dark_background:
+        image = load_drawing(source, size)
     else:
         image = load_image(source, size, channels)
-        if dark_background and image.mean() > 0.5:
-            image = 1.0 - image
     return image.expand(1, channels, size, size).clamp(0, 1).contiguous()
 
 
