@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 from pathlib import Path
 
@@ -30,17 +29,6 @@ STAGE_1_SIZE, STAGE_2_SIZE = 16, 32
 PROMPTS = ["a high quality photo", "a rocket ship", "an oil painting of an old man",
            "an oil painting of people around a campfire", "a lithograph of a skull",
            "a lithograph of waterfalls", "a pencil", ""]
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run torch on n CPU threads: tiny models are fastest on one, above all on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def tiny_tokenizer(sentences: list[str]) -> T5Tokenizer:

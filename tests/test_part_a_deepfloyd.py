@@ -8,7 +8,7 @@ import pytest
 import torch
 from diffusers import DDPMScheduler, IFPipeline
 from huggingface_hub.errors import GatedRepoError
-from part_a_fixtures import PROMPTS, STAGE_1_SIZE, STAGE_2_SIZE, save_tiny_if, torch_threads
+from part_a_fixtures import PROMPTS, STAGE_1_SIZE, STAGE_2_SIZE, save_tiny_if
 from transformers import T5EncoderModel, T5Tokenizer
 
 from diffusionlab.part_a.backend import PromptError
@@ -25,12 +25,6 @@ from diffusionlab.part_a.filters import frequency_bands
 from diffusionlab.part_a.guidance import anagram, factorized, guided
 from diffusionlab.part_a.views import get_view
 from diffusionlab.runtime import DeviceError
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

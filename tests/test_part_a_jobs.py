@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from part_a_fixtures import save_tiny_if, tiny_mnist_checkpoint, torch_threads
+from part_a_fixtures import save_tiny_if, tiny_mnist_checkpoint
 from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
@@ -26,12 +26,6 @@ SPEC_PROMPTS = {
     "an oil painting of people around a campfire", "a lithograph of waterfalls",
     "a lithograph of a skull", "a pencil", "",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture

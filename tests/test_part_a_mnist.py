@@ -4,7 +4,7 @@ import functools
 
 import pytest
 import torch
-from part_a_fixtures import tiny_mnist_checkpoint, torch_threads
+from part_a_fixtures import tiny_mnist_checkpoint
 from PIL import Image
 
 from diffusionlab.part_a.backend import PromptError
@@ -22,12 +22,6 @@ from diffusionlab.part_a.mnist import (
 )
 from diffusionlab.part_a.views import get_view
 from diffusionlab.sampling import predict_noise
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")
