@@ -56,6 +56,21 @@ def predict_x0(
     return (xt - (1 - a).sqrt() * eps) / a.sqrt()
 
 
+def posterior_mean(
+    xt: torch.Tensor, x0_hat: torch.Tensor, abar_t: float, abar_prev: float
+) -> torch.Tensor:
+    """Mean of q(x_t' | x_t, x0) for a step from t to any t' < t (DDPM, equation 7).
+
+    With alpha = abar_t / abar_t' and beta = 1 - alpha (the step's own alpha and beta):
+    sqrt(abar_t') beta / (1 - abar_t) x0 + sqrt(alpha) (1 - abar_t') / (1 - abar_t) x_t.
+    """
+    alpha = abar_t / abar_prev
+    beta = 1.0 - alpha
+    return (abar_prev**0.5 * beta / (1 - abar_t)) * x0_hat + (
+        alpha**0.5 * (1 - abar_prev) / (1 - abar_t)
+    ) * xt
+
+
 def ddpm_step(
     xt: torch.Tensor,
     t: int,
@@ -73,12 +88,9 @@ def ddpm_step(
     abar = schedule.alphas_cumprod
     a_t = abar[t].item()
     a_prev = abar[t - 1].item() if t > 0 else 1.0
-    beta = schedule.betas[t].item()
-    x0 = predict_x0(xt, t, eps, schedule)
-    mean = (a_prev**0.5 * beta / (1 - a_t)) * x0 + (
-        (1 - beta) ** 0.5 * (1 - a_prev) / (1 - a_t)
-    ) * xt
+    mean = posterior_mean(xt, predict_x0(xt, t, eps, schedule), a_t, a_prev)
     if t == 0 or noise is None:
         return mean
+    beta = schedule.betas[t].item()
     var = beta if variance == "beta" else beta * (1 - a_prev) / (1 - a_t)
     return mean + var**0.5 * noise

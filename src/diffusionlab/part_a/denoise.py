@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import torch
 
-from ..schedule import add_noise, predict_x0
+from ..schedule import add_noise, posterior_mean, predict_x0
 from .backend import DenoiserBackend, gaussian
 from .guidance import Estimator
 
@@ -50,13 +50,7 @@ def reverse_step(
     equation 7 for a step that skips from t to t'.
     """
     abar_t, abar_prev = alphas_cumprod[t].item(), alphas_cumprod[t_prev].item()
-    alpha = abar_t / abar_prev
-    beta = 1.0 - alpha
-    return (
-        (abar_prev**0.5 * beta / (1.0 - abar_t)) * x0_hat
-        + (alpha**0.5 * (1.0 - abar_prev) / (1.0 - abar_t)) * x_t
-        + v_sigma
-    )
+    return posterior_mean(x_t, x0_hat, abar_t, abar_prev) + v_sigma
 
 
 def check_timesteps(timesteps: Sequence[int], num_steps: int) -> None:
