@@ -67,8 +67,9 @@ class TrainSettings:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+def epoch_generator(seed: int, epoch: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The generator of one epoch's draws, on the device that uses them (no host copies)."""
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch)
 
 
 def batch_loss(
@@ -79,16 +80,16 @@ def batch_loss(
     g: torch.Generator,
     schedule: DDPMSchedule | None,
 ) -> torch.Tensor:
-    """The L2 objective of one batch; all randomness comes from the CPU generator g."""
-    eps = torch.randn(x.shape, generator=g).to(x.device)
+    """The L2 objective of one batch; all randomness comes from the generator g on x's device."""
+    eps = torch.randn(x.shape, generator=g, device=x.device)
     if s.objective == "denoise":
         return nn.functional.mse_loss(model(x + s.sigma * eps), x)
-    t = torch.randint(0, s.num_steps, (x.shape[0],), generator=g).to(x.device)
+    t = torch.randint(0, s.num_steps, (x.shape[0],), generator=g, device=x.device)
     xt = add_noise(x, t, eps, schedule)
     t_in = t.float() / s.num_steps
     if s.kind == "time":
         return nn.functional.mse_loss(model(xt, t_in), eps)
-    keep = (torch.rand(x.shape[0], generator=g) >= s.p_uncond).float().to(x.device)
+    keep = (torch.rand(x.shape[0], generator=g, device=x.device) >= s.p_uncond).float()
     c = one_hot(y, 10) * keep[:, None]
     return nn.functional.mse_loss(model(xt, t_in, c), eps)
 
@@ -171,9 +172,10 @@ def train(
                disable=not progress, desc=f"train {s.kind}", mininterval=5)
     for epoch in range(start, s.epochs + 1):
         model.train()
-        g = epoch_generator(s.seed, epoch)
-        order = torch.randperm(n, generator=g).to(device)
-        for step, lo in enumerate(range(0, n, s.batch_size)):
+        order = torch.randperm(n, generator=epoch_generator(s.seed, epoch)).to(device)
+        g = epoch_generator(s.seed, epoch, device)
+        epoch_losses = []  # kept on the device: reading each loss would stall a GPU every step
+        for lo in range(0, n, s.batch_size):
             idx = order[lo : lo + s.batch_size]
             if idx.numel() < 2:  # BatchNorm cannot train on a single image
                 continue
@@ -182,9 +184,11 @@ def train(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append((epoch, step, loss.item()))
+            epoch_losses.append(loss.detach())
             bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{losses[-1][2]:.4f}", refresh=False)
+        values = torch.stack(epoch_losses).float().cpu().tolist()
+        losses.extend((epoch, step, v) for step, v in enumerate(values))
+        bar.set_postfix(epoch=epoch, loss=f"{values[-1]:.4f}", refresh=False)
         sched.step()
         if epoch in s.checkpoint_epochs:
             atomic_save(checkpoint(model, s, epoch, data_meta), workdir / f"epoch_{epoch:03d}.pt")
