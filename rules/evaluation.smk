@@ -1,4 +1,7 @@
-# Evaluation: an MNIST classifier judges the part B models; metrics as tables and figures.
+# Evaluation: an MNIST classifier judges the part B models and part A on the MNIST backend;
+# metrics as tables and figures.
+
+from diffusionlab.evaluation import part_a_workflow as eval_part_a
 
 EVAL = config["evaluation"]
 # Package modules each script imports, directly or through the evaluation modules.
@@ -158,6 +161,79 @@ rule evaluate_guidance:
         "../scripts/evaluation_metrics.py"
 
 
+# Part A on the MNIST backend: its illusions and SDEdit read by the classifier. Every file by
+# name (illusions_table, illusions_figure, sdedit_table, ...; see
+# diffusionlab.evaluation.part_a_workflow), and the benchmarks of the jobs behind them; both
+# are empty, and the rules absent, when part_a.backends has no mnist.
+EVAL_PART_A_FILES = eval_part_a.files(config)
+EVAL_PART_A_BENCHMARKS = []
+
+if EVAL_PART_A_FILES:
+    EVAL_PART_A_CODE = list(
+        dict.fromkeys(
+            PART_A_CODE
+            + src(
+                *CLASSIFIER_MODULES,
+                "figures",
+                "evaluation/illusions",
+                "evaluation/part_a_jobs",
+                "evaluation/plots",
+            )
+        )
+    )
+    # The figures' own images when they hold enough of them, else the model to sample from.
+    if eval_part_a.judges_figure_images(config):
+        EVAL_ILLUSION_IMAGES = {"figure_tensors": eval_part_a.figure_images(config)}
+    else:
+        EVAL_ILLUSION_IMAGES = {"checkpoint": final_checkpoint("class")}
+
+    rule evaluate_illusions:
+        input:
+            **EVAL_ILLUSION_IMAGES,
+            classifier=CLASSIFIER,
+            code=EVAL_PART_A_CODE,
+        output:
+            **eval_part_a.outputs(eval_part_a.ILLUSION_OUTPUTS),
+        log:
+            "logs/evaluation/evaluate_illusions.log",
+        benchmark:
+            "results/benchmarks/evaluation_illusions.tsv"
+        threads: workflow.cores
+        resources:
+            gpu=1,
+        params:
+            job="illusions",
+            args=eval_part_a.illusion_args(config),
+        script:
+            "../scripts/evaluation_part_a.py"
+
+    rule evaluate_sdedit:
+        input:
+            data=DATA,
+            classifier=CLASSIFIER,
+            checkpoint=final_checkpoint("class"),
+            code=EVAL_PART_A_CODE,
+        output:
+            **eval_part_a.outputs(eval_part_a.SDEDIT_OUTPUTS),
+        log:
+            "logs/evaluation/evaluate_sdedit.log",
+        benchmark:
+            "results/benchmarks/evaluation_sdedit.tsv"
+        threads: workflow.cores
+        resources:
+            gpu=1,
+        params:
+            job="sdedit",
+            args=eval_part_a.sdedit_args(config),
+        script:
+            "../scripts/evaluation_part_a.py"
+
+    EVAL_PART_A_BENCHMARKS = [
+        rules.evaluate_illusions.benchmark,
+        rules.evaluate_sdedit.benchmark,
+    ]
+
+
 rule evaluation:
     input:
         rules.train_classifier.output,
@@ -166,3 +242,4 @@ rule evaluation:
             rules.evaluate_sampler_steps.output, model=EVAL["sampler_steps"]["models"]
         ),
         rules.evaluate_guidance.output,
+        list(EVAL_PART_A_FILES.values()),

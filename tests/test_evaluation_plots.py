@@ -6,6 +6,7 @@ import pytest
 from diffusionlab.evaluation.plots import (
     denoising_figure,
     guidance_figure,
+    illusions_figure,
     sdedit_figure,
     steps_figure,
 )
@@ -20,12 +21,19 @@ DENOISING = pd.DataFrame({"sigma": [0.0, 0.0, 0.5, 0.5], "method": ["noisy input
                           "mse": [1e-9, 0.01, 0.25, 0.02], "psnr": [float("inf"), 20.0, 6.0, 17.0]})
 SDEDIT = pd.DataFrame({"i_start": [1, 5, 10], "edits": 4, "kept_class": [0.0, 0.5, 1.0],
                        "p_source": [0.1, 0.5, 0.9]})
+SDEDIT_CEILING = SDEDIT.assign(source_accuracy=0.95)
+ILLUSIONS = pd.DataFrame({"item": ["anagram_0", "hybrid_0"], "digits": ["6 / 9", "0 / 1"],
+                          "views": ["identity / flip", "far (low-pass) / near (full image)"],
+                          "success_rate": [0.8, 0.4], "alignment": [0.7, 0.5],
+                          "concealment": [0.5, -0.2]})
 
 FIGURES = [
     (lambda t, p: steps_figure(t, TIMING, p, title="steps"), QUALITY, "frechet_distance"),
     (guidance_figure, GUIDANCE, "accuracy"),
     (denoising_figure, DENOISING, "mse"),
     (sdedit_figure, SDEDIT, "kept_class"),
+    (sdedit_figure, SDEDIT_CEILING, "source_accuracy"),
+    (illusions_figure, ILLUSIONS, "success_rate"),
 ]
 
 

@@ -84,7 +84,31 @@ def sdedit_figure(table: pd.DataFrame, path: str | Path, title: str | None = Non
     fig, ax = plt.subplots(figsize=(5.4, 3.6))
     ax.plot(table["i_start"], table["kept_class"], "o-", label="classified as the source digit")
     ax.plot(table["i_start"], table["p_source"], "s--", label="mean p(source digit)")
+    if "source_accuracy" in table:
+        ax.axhline(table["source_accuracy"].iloc[0], color="grey", ls=":",
+                   label="unedited digits read correctly")
     ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(table["i_start"])
     ax.set_xlabel("i_start (larger: less noise added)")
     ax.set_ylabel("fraction / probability")
+    _finish(fig, [ax], path, title)
+
+
+def illusions_figure(table: pd.DataFrame, path: str | Path, title: str | None = None) -> None:
+    """Per illusion (a row of the illusions table): the fraction of samples whose every view
+    reads as its digit, and the mean alignment and concealment, as horizontal bars."""
+    labels = [f"{r.item}: {r.digits}\n{r.views}" for r in table.itertuples()]
+    y = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(table) + 1.4))
+    bars = [("success_rate", "every view read as its digit"),
+            ("alignment", "alignment (worst view's p of its digit)"),
+            ("concealment", "concealment (worst view's margin)")]
+    height = 0.8 / len(bars)
+    for k, (column, label) in enumerate(bars):
+        ax.barh(y + (k - 1) * height, table[column], height, label=label)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlim(min(0.0, float(table["concealment"].min())) - 0.02, 1.02)
+    ax.set_xlabel("fraction / probability (mean over samples)")
     _finish(fig, [ax], path, title)
