@@ -12,7 +12,9 @@ Paths, each on the same model, machine and number of steps (warm-up steps exclud
 
 The row marked `pipeline` is what the workflow runs with its `performance` config on that device
 (precision auto: bf16 on CUDA or on a CPU with AMX). Every path runs the pipeline's own training
-step: `diffusionlab.training.batch_loss`, the optimiser of `make_optimizer`, one `loss.item()`.
+step: `diffusionlab.training.batch_loss` with the noise drawn on the device, the optimiser of
+`make_optimizer`; the starter loop reads each loss with `loss.item()` (a host sync per step on a
+GPU), the tensor paths read them all at the end, as the pipeline does once per epoch.
 
     python -m benchmarks.train_throughput --steps 5 --csv benchmarks/out/train.csv --project
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import statistics
 import time
 from collections.abc import Iterator
@@ -32,7 +35,13 @@ from torchvision.transforms import ToTensor
 
 from diffusionlab.data import as_float
 from diffusionlab.runtime import use_bf16
-from diffusionlab.training import TrainSettings, batch_loss, make_optimizer, new_model
+from diffusionlab.training import (
+    TrainSettings,
+    batch_loss,
+    epoch_generator,
+    make_optimizer,
+    new_model,
+)
 from diffusionlab.workflow import MODELS, train_settings
 
 from . import common, projection
@@ -68,15 +77,17 @@ def loader_batches(loader: DataLoader, device: torch.device) -> Iterator[tuple]:
 
 def tensor_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
                    device: torch.device, channels_last: bool) -> Iterator[tuple]:
-    """The project's batching: the whole set on the device, batches index a permutation."""
+    """The project's batching: the whole set on the device, batches index a permutation.
+
+    Epoch after epoch, in the order `diffusionlab.training.train` takes them.
+    """
     x_all = as_float(images).to(device)
     y_all = labels.to(device)
     if channels_last:
         x_all = x_all.contiguous(memory_format=torch.channels_last)
     n = x_all.shape[0]
-    g = torch.Generator().manual_seed(seed)
-    while True:
-        order = torch.randperm(n, generator=g).to(device)
+    for epoch in itertools.count(1):
+        order = torch.randperm(n, generator=epoch_generator(seed, epoch)).to(device)
         for lo in range(0, n - 1, batch_size):  # a last batch of one image is skipped
             idx = order[lo : lo + batch_size]
             yield x_all[idx], y_all[idx]
@@ -122,14 +133,15 @@ def settings_for(config: dict, model: str, path: TrainPath, hidden: int | None =
                          compile=path.compile)
 
 
-def train_step(net, opt, s: TrainSettings, x, y, g, schedule, device: torch.device) -> float:
-    """One optimisation step as `diffusionlab.training.train` takes it."""
+def train_step(net, opt, s: TrainSettings, x, y, g, schedule, device: torch.device):
+    """One optimisation step as `diffusionlab.training.train` takes it; the loss stays on the
+    device (the pipeline reads an epoch's losses at once)."""
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
         loss = batch_loss(net, s, x, y, g, schedule)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return loss.item()
+    return loss.detach()
 
 
 def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: torch.Tensor,
@@ -142,7 +154,7 @@ def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: tor
     opt, _ = make_optimizer(model, s)
     net = torch.compile(model) if s.compile else model
     schedule = s.schedule() if s.objective == "ddpm" else None
-    g = torch.Generator().manual_seed(s.seed)
+    g = epoch_generator(s.seed, 1, device)
     if path.loader:
         batches = loader_batches(starter_loader(images, labels, s.batch_size, s.seed, workers),
                                  device)
@@ -150,16 +162,20 @@ def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: tor
         batches = tensor_batches(images, labels, s.batch_size, s.seed, device, s.channels_last)
     for _ in range(warmup):
         x, y = next(batches)
-        train_step(net, opt, s, x, y, g, schedule, device)
+        train_step(net, opt, s, x, y, g, schedule, device).item()
     common.synchronize(device)
-    seen = 0
+    seen, losses = 0, []
     start = time.perf_counter()
     for _ in range(steps):
         x, y = next(batches)
-        train_step(net, opt, s, x, y, g, schedule, device)
+        loss = train_step(net, opt, s, x, y, g, schedule, device)
+        # the starter loop reads every loss (`loss.item()`); the pipeline reads them per epoch
+        losses.append(loss.item() if path.loader else loss)
         seen += x.shape[0]
+    if not path.loader:
+        losses = torch.stack(losses).float().cpu().tolist()
     common.synchronize(device)
-    return {"seconds": time.perf_counter() - start, "images": seen}
+    return {"seconds": time.perf_counter() - start, "images": seen, "losses": losses}
 
 
 def paths_for(keys: list[str], performance: dict, device: torch.device,

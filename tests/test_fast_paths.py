@@ -152,6 +152,18 @@ def test_starter_loader_and_tensor_batches_give_the_same_loss(kind, mnist):
     assert torch.equal(loss_loader, loss_tensor)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_benchmark_steps_are_the_pipeline_steps(kind, mnist, tmp_path):
+    """The benchmark's tensor path reproduces the losses of `train` exactly (3 steps of 16)."""
+    s = settings(kind, channels_last=True)
+    losses, _ = trained(s, mnist, tmp_path)
+    path = train_throughput.TrainPath(channels_last=True)
+    measured = train_throughput.measure(s, path, mnist.train_images, mnist.train_labels,
+                                        torch.device("cpu"), steps=2, warmup=1)
+    assert measured["images"] == 32
+    assert measured["losses"] == losses[1:].tolist()
+
+
 def test_starter_loader_shuffles_each_digit_once_per_epoch(mnist):
     loader = train_throughput.starter_loader(mnist.train_images, mnist.train_labels, 16, seed=0)
     x = torch.cat([xb for xb, _ in loader])
