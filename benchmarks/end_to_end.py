@@ -45,14 +45,18 @@ def copy_workflow(root: Path, dest: Path) -> Path:
 
 def snakemake_command(preset: str, cores: str, targets: list[str], extra: list[str]) -> list:
     configfile = preset if preset.endswith((".yaml", ".yml")) else f"presets/{preset}.yaml"
-    return [sys.executable, "-m", "snakemake", "--cores", cores, "--configfile", configfile,
-            *extra, *targets]
+    # targets first: --configfile takes every value that follows it
+    return [sys.executable, "-m", "snakemake", *targets, "--cores", cores,
+            "--configfile", configfile, *extra]
 
 
 def run(preset: str, cores: str = "all", targets: list[str] | None = None,
         extra: list[str] | None = None, keep: str | None = None, root: Path = common.ROOT,
         echo: bool = True) -> dict:
-    """Copy the workflow, run it, and return the wall time (the copy is not timed)."""
+    """Copy the workflow, run it, and return the wall time (the copy is not timed).
+
+    The scratch folder is removed afterwards unless `keep` names it or the run failed.
+    """
     targets, extra = targets or [], extra or []
     scratch = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="e2e-"))
     if keep and scratch.exists() and any(scratch.iterdir()):
@@ -60,14 +64,21 @@ def run(preset: str, cores: str = "all", targets: list[str] | None = None,
     try:
         copy_workflow(root, scratch)
         cmd = snakemake_command(preset, cores, targets, extra)
+        lines = []
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True)
+        with subprocess.Popen(cmd, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as proc:
+            for line in proc.stdout:  # Snakemake's log, live
+                lines.append(line)
+                if echo:
+                    sys.stderr.write(line)
         wall = time.perf_counter() - start
-        if echo or proc.returncode:
-            sys.stderr.write(proc.stderr[-20000:])
         if proc.returncode:
-            raise SystemExit(f"snakemake failed (exit {proc.returncode}) in {scratch}")
-        done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stderr)
+            if not echo:
+                sys.stderr.write("".join(lines[-200:]))
+            keep = str(scratch)  # left in place for a look at the logs
+            raise SystemExit(f"snakemake failed (exit {proc.returncode}); see {scratch}")
+        done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", "".join(lines))
         return {"preset": preset, "targets": " ".join(targets) or "(default)", "cores": cores,
                 "jobs": done[-1][1] if done else 0, "wall_s": round(wall, 1),
                 "wall_min": round(wall / 60, 2), "scratch": str(scratch)}
