@@ -118,8 +118,9 @@ def test_every_figure_is_copied_and_shown(demo_site):
     assert shown == copied
     sections = [s for part in manifest.parts for s in part.sections.values()]
     sources = [item for s in sections for item in (*s.figures, *s.tables)]
-    assert len(copied) == len(sources)
-    assert sum(c.endswith(".csv") for c in copied) == sum(len(s.tables) for s in sections)
+    assert len(copied) == len({item.src for item in sources})  # a file used twice is copied once
+    tables = {table.src for s in sections for table in s.tables}
+    assert sum(c.endswith(".csv") for c in copied) == len(tables)
     gif = next(s for s in sources if s.src.suffix == ".gif")
     copy = next(site / c for c in copied if c.endswith(gif.src.name))
     assert copy.read_bytes() == gif.src.read_bytes()
@@ -187,6 +188,31 @@ def test_any_text_is_escaped(tmp_path):
     part = next((tmp_path / "site").glob("part-b-*.html")).read_text()
     assert "Prompt “&lt;script&gt;" in part and "&lt;img src=x onerror=alert(2)&gt;" in part
     assert 'alt="&lt;script&gt;alert(1)&lt;/script&gt;"' in part
+
+
+def test_tables_show_the_rows_and_columns_asked_for(tmp_path):
+    table = tmp_path / "scores.csv"
+    table.write_text("item,view,p,extra\n" + "".join(
+        f"{item},{view},0.{n},x\n" for n, (item, view) in enumerate(
+            [("a_0", "identity"), ("a_0", "flip"), ("a_1", "identity"), ("b_0", "flip")])
+    ))
+    section = SectionResult(tables=[
+        Table(table, caption="some", where={"item": ["a_0", "a_1"]}, columns=["item", "p"]),
+        Table(table, caption="first", max_rows=2, labels={"p": "probability"}),
+    ])
+    build_site(one_part(tmp_path, section), tmp_path / "site", Provenance({}, **FIXED))
+    page = (tmp_path / "site" / "part-b.html").read_text()
+    first, second = re.findall(r"<table>.*?</table>", page, re.S)
+    assert re.findall(r"<td>([ab]_\d)</td>", first) == ["a_0", "a_0", "a_1"]
+    assert "extra" not in first and "identity" not in first and ">p</th>" in first
+    assert re.findall(r"<td>([ab]_\d)</td>", second) == ["a_0", "a_0"]
+    assert "probability</th>" in second
+    assert "The first 2 of 4 rows; the CSV holds them all." in page
+    assert page.count("holds them all") == 1
+    assert page.count('href="figures/part-b/s-1-2/scores.csv"') == 2  # copied once
+    with pytest.raises(ManifestError, match="no columns nothing"):
+        bad = SectionResult(tables=[Table(table, caption="x", where={"nothing": ["1"]})])
+        build_site(one_part(tmp_path, bad), tmp_path / "site2", Provenance({}, **FIXED))
 
 
 def test_not_run_sections_give_the_reason(tmp_path):

@@ -67,7 +67,15 @@ set) are found at build time unless given.
 `publish` packs a built site into a byte-reproducible .zip and/or copies it into a folder for
 GitHub Pages (with .nojekyll). `python -m diffusionlab.site demo OUT` builds a preview from
 synthetic figures.
+
+The rendering and provenance names load their modules on first use: the workflow reads
+`catalogue` and `workflow` (where its files go in the write-up) while Snakemake parses the
+rules, without importing numpy or pandas.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from .catalogue import PARTS, PartSpec, SectionSpec, part_spec
 from .manifest import (
@@ -80,10 +88,17 @@ from .manifest import (
     load_manifest,
     save_manifest,
 )
-from .maths import EQUATIONS, mathml
-from .provenance import Provenance, package_versions, read_benchmarks
 from .publish import pack_zip, pages_folder, publish
-from .render import DEFAULT_TEMPLATES, build_site
+
+_LAZY = {  # names whose modules import numpy, pandas or Pillow: loaded on first use
+    "EQUATIONS": "maths",
+    "mathml": "maths",
+    "Provenance": "provenance",
+    "package_versions": "provenance",
+    "read_benchmarks": "provenance",
+    "DEFAULT_TEMPLATES": "render",
+    "build_site": "render",
+}
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -109,3 +124,15 @@ __all__ = [
     "read_benchmarks",
     "save_manifest",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -99,6 +99,7 @@ PARTS: tuple[PartSpec, ...] = (
             SectionSpec("denoising", "One-step denoising against baselines", number="E.2"),
             SectionSpec("steps", "Sampling in fewer steps", number="E.3"),
             SectionSpec("guidance", "Guidance and class accuracy", number="E.4"),
+            SectionSpec("part_a", "Part A's illusions read by the classifier", number="E.5"),
         ),
     ),
 )

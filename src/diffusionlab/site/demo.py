@@ -126,6 +126,15 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
     def grid(name: str, rows: int = 2, cols: int = 6, noise: float = 0.0) -> Path:
         return digit_grid(folder / f"{name}.png", rows, cols, next(counter), noise)
 
+    illusions = _csv(
+        folder / "illusions.csv",
+        "item,digits,views,samples,alignment,concealment,success_rate",
+        [
+            ("anagram_0", "6 / 9", "identity / flip", 500, 0.61, 0.32, 0.58),
+            ("anagram_1", "1 / 7", "identity / flip", 500, 0.44, -0.05, 0.31),
+            ("hybrid_0", "0 / 1", "lowpass / identity", 500, 0.52, 0.12, 0.47),
+        ],
+    )
     part_a = {
         "0": SectionResult(
             figures=[
@@ -146,14 +155,39 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         ),
         "1.5": SectionResult(figures=[Figure(grid("a15", 1, 5), kind="samples")]),
         "1.6": SectionResult(figures=[Figure(grid("a16", 1, 5), kind="samples")]),
-        "1.7": SectionResult(figures=[Figure(grid("a17", 1, 7), kind="edits")]),
+        "1.7": SectionResult(
+            figures=[
+                Figure(grid("a17", 1, 7), kind="edits"),
+                Figure(loss_curve(folder / "a17_metrics.png", 9), kind="sdedit_metrics"),
+            ],
+            tables=[Table(_sdedit_table(folder / "sdedit.csv"), kind="sdedit_table")],
+            values={"digits": 500},
+        ),
         "1.7.1": SectionResult(figures=[Figure(grid("a171", 1, 7), kind="edits")]),
         "1.7.2": SectionResult(figures=[Figure(grid("a172", 1, 3), kind="inpaint")]),
         "1.7.3": SectionResult(
             figures=[Figure(grid("a173", 1, 7), kind="edits", values={"prompt": "a handwritten 8"})]
         ),
-        "1.8": SectionResult(figures=[Figure(grid("a18", 1, 2), kind="anagram")]),
-        "1.9": SectionResult(figures=[Figure(grid("a19", 1, 2), kind="hybrid")]),
+        "1.8": SectionResult(
+            figures=[
+                Figure(grid(f"a18_{k}", 1, 2), kind="anagram", values={"item": f"anagram_{k}"})
+                for k in range(2)
+            ],
+            tables=[
+                Table(illusions, kind="illusions", where={"item": ["anagram_0", "anagram_1"]},
+                      columns=["item", "digits", "samples", "success_rate"],
+                      labels={"item": "figure", "success_rate": "success rate"}),
+            ],
+            values={"samples": 500},
+        ),
+        "1.9": SectionResult(
+            figures=[Figure(grid("a19", 1, 2), kind="hybrid", values={"item": "hybrid_0"})],
+            tables=[
+                Table(illusions, kind="illusions", where={"item": ["hybrid_0"]}, max_rows=1,
+                      labels={"item": "figure", "success_rate": "success rate"}),
+            ],
+            values={"samples": 500},
+        ),
         "views": SectionResult(not_run="No views beyond the course's flip were configured."),
     }
     time = {
@@ -284,6 +318,12 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
             for d in range(10)
         ],
     )
+    scores = _csv(
+        folder / "illusion_scores.csv",
+        "item,sample,view,target,p_target,p_other,predicted,correct",
+        [("anagram_0", n, v, t, 0.7, 0.1, t, True) for n in range(5) for v, t in
+         (("identity", 6), ("flip", 9))],
+    )
     note = "The classifier reads {test_accuracy:.2%} of the {test_digits} test digits correctly."
     return {
         "classifier": SectionResult(
@@ -301,7 +341,17 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
             figures=[Figure(loss_curve(folder / "guidance.png", 8), kind="figure")],
             tables=[Table(guidance, kind="table")],
         ),
+        "part_a": SectionResult(
+            figures=[Figure(loss_curve(folder / "illusions.png", 10), kind="figure")],
+            tables=[Table(scores, kind="scores", max_rows=6)],
+            values={"samples": 500},
+        ),
     }
+
+
+def _sdedit_table(path: Path) -> Path:
+    rows = [(i, 297 - 9 * i, 500, min(1.0, 0.1 + 0.05 * i), 0.08 + 0.045 * i) for i in (1, 5, 10)]
+    return _csv(path, "i_start,t,edits,kept_class,p_source", rows)
 
 
 def _ood_table(path: Path) -> Path:

@@ -58,7 +58,12 @@ class Figure:
 @dataclass(frozen=True)
 class Table:
     """A CSV file shown as a table: floats with `digits` significant digits, columns renamed
-    by `labels` (CSV name -> heading)."""
+    by `labels` (CSV name -> heading).
+
+    Part of a file can be shown: the rows whose `where` columns hold one of the listed values
+    ({"item": ["anagram_0", "anagram_1"]}), the `columns` listed (all when empty), and at most
+    `max_rows` rows (the caption then says how many the CSV has). The download is the file.
+    """
 
     src: Path
     kind: str | None = None
@@ -66,15 +71,23 @@ class Table:
     values: Mapping[str, Any] = field(default_factory=dict)
     digits: int = 4
     labels: Mapping[str, str] = field(default_factory=dict)
+    where: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    columns: Sequence[str] = ()
+    max_rows: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "src", Path(self.src))
         object.__setattr__(self, "values", _frozen(self.values))
         object.__setattr__(self, "labels", _frozen(self.labels))
+        where = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in self.where.items()}
+        object.__setattr__(self, "where", _frozen(where))
+        object.__setattr__(self, "columns", tuple(self.columns))
         if (self.kind is None) == (self.caption is None):
             raise ManifestError(f"table {self.src}: give exactly one of `kind` and `caption`")
         if not 1 <= self.digits <= 17:
             raise ManifestError(f"table {self.src}: digits must lie in 1..17, not {self.digits}")
+        if self.max_rows is not None and self.max_rows < 1:
+            raise ManifestError(f"table {self.src}: max_rows must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pandas as pd
 import yaml
 from markupsafe import Markup
 from PIL import Image, UnidentifiedImageError
@@ -50,6 +51,11 @@ class TableBlock:
     caption: str
     table: TableView
     href: str  # the CSV file, for download
+    total_rows: int  # rows selected from the file; the table shows at most max_rows of them
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.table.rows) < self.total_rows
 
 
 @dataclass(frozen=True)
@@ -215,13 +221,11 @@ def _page(part: PartResult, manifest: Manifest, captions, copier: _FigureCopier)
             table_no += 1
             template = _caption_template(table, captions, part, section_spec.key)
             caption = fill(template, chain(table.values, outer), f"{where}, {table.src}")
-            frame = read_csv(copier.root / table.src)
-            unknown = sorted(set(table.labels) - set(map(str, frame.columns)))
-            if unknown:
-                raise ManifestError(f"{where}, {table.src}: no columns {', '.join(unknown)}")
-            view = table_view(frame.rename(columns=dict(table.labels)), digits=table.digits)
+            frame = _selected(read_csv(copier.root / table.src), table, where)
+            shown = frame if table.max_rows is None else frame.head(table.max_rows)
+            view = table_view(shown.rename(columns=dict(table.labels)), digits=table.digits)
             href = copier.copy(table.src, f"figures/{part.page_slug}/{section_spec.anchor}")
-            tables.append(TableBlock(table_no, caption, view, href))
+            tables.append(TableBlock(table_no, caption, view, href, len(frame)))
         notes = [fill(note, outer, f"{where}, note") for note in result.notes]
         sections.append(
             SectionView(
@@ -235,6 +239,20 @@ def _page(part: PartResult, manifest: Manifest, captions, copier: _FigureCopier)
             )
         )
     return PageView(spec, part.page_slug, part.backend, part.not_run, sections)
+
+
+def _selected(frame: pd.DataFrame, table: Table, where: str) -> pd.DataFrame:
+    """The rows and columns of a CSV table that the manifest asks to show."""
+    named = set(table.labels) | set(table.where) | set(table.columns)
+    unknown = sorted(named - set(map(str, frame.columns)))
+    if unknown:
+        raise ManifestError(f"{where}, {table.src}: no columns {', '.join(unknown)}")
+    for column, values in table.where.items():
+        wanted = {str(v) for v in values}
+        frame = frame[frame[column].astype(str).isin(wanted)]
+    if table.columns:
+        frame = frame[list(table.columns)]
+    return frame.reset_index(drop=True)
 
 
 def _figure_view(
