@@ -1,21 +1,40 @@
-# Helpers shared by every rule module.
+# Helpers for every module of rules/ (paths, input and params functions, report flags).
 
 import os
 
+from snakemake.exceptions import WorkflowError
+
+from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.site import workflow as site_workflow
 from diffusionlab.workflow import MODELS, checkpoint_epochs, train_settings
 
 DATA = "results/data/mnist.pt"
 DATA_META = "results/data/mnist.json"
+# Paths in rule directives are relative to rules/, where every rule module lies.
+# The environment installs this repository from $DIFFUSIONLAB_ROOT (see envs/pytorch.yaml).
+CONDA_ENV = "../envs/pytorch.yaml"
+os.environ.setdefault("DIFFUSIONLAB_ROOT", workflow.basedir)
+REPORT_CAPTIONS = "../workflow-report/captions"
 
 
 def src(*modules):
-    """Package modules a rule imports: Snakemake does not track imports, so declare them."""
+    """Package modules a job imports. Snakemake does not track imports, so declare them."""
     package = os.path.join(workflow.basedir, "src", "diffusionlab")
     # Relative to the working directory, so `--directory elsewhere` still finds them.
     return [
         os.path.relpath(os.path.join(package, f"{m}.py"))
         for m in ("runtime",) + modules
     ]
+
+
+def all_cores(wildcards):
+    """Threads of a job that takes every core it is given: --cores, or a cluster profile's
+    cores. Commands that run no job may give none (snakemake --report): one thread then.
+    """
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
 
 
 def checkpoint(model, epoch):
@@ -28,3 +47,184 @@ def final_checkpoint(model):
 
 def performance():
     return config["performance"]
+
+
+# Snakemake's own report (snakemake --report): each final output under its part (category) and
+# section (subcategory), with a caption of workflow-report/captions/ rendered from the job.
+
+
+def for_report(path, caption, part, section, backend=None):
+    """`path` flagged for the report. `section` is a section key of the part and `backend` part
+    A's backend, or either is a function of the job's wildcards that returns it."""
+
+    def resolved(value, wildcards):
+        return value(wildcards) if callable(value) else value
+
+    return report(
+        path,
+        caption=f"{REPORT_CAPTIONS}/{caption}.rst",
+        category=lambda w: site_workflow.category(part, resolved(backend, w)),
+        subcategory=lambda w: site_workflow.section_title(part, resolved(section, w)),
+    )
+
+
+def for_report_all(outputs, caption, part, section, backend=None):
+    """Every output of a {name: path} mapping flagged for the report, as `for_report`."""
+    return {
+        name: for_report(path, caption, part, section, backend)
+        for name, path in outputs.items()
+    }
+
+
+def part_a_report(path, caption):
+    """A part A figure flagged for the report, under its backend and the section that its file
+    stem (with the job's wildcards) belongs to."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return for_report(
+        path,
+        caption,
+        "A",
+        lambda w: site_workflow.part_a_figure(stem.format(**dict(w.items()))).section,
+        backend=lambda w: w.backend,
+    )
+
+
+# The provenance of the write-up
+
+
+def paths_in(items):
+    """Paths from a list of paths and lists of paths."""
+    return [
+        f
+        for item in items
+        for f in ([item] if isinstance(item, str) else paths_in(item))
+    ]
+
+
+def benchmarks_of(files):
+    """The benchmark files of the jobs that make `files` (paths, or lists of them), each its
+    rule's benchmark pattern with the file's wildcards, once each, in order."""
+    benchmarks = {}
+    for f in paths_in(files):
+        producers = [r for r in workflow.rules if r.benchmark and r.is_producer(f)]
+        if len(producers) != 1:
+            raise WorkflowError(f"{f}: made by {len(producers)} rules with a benchmark")
+        (producer,) = producers
+        benchmarks[producer.benchmark.apply_wildcards(producer.get_wildcards(f))] = None
+    return list(benchmarks)
+
+
+# Part B
+
+
+def part_b_section(wildcards):
+    """The section of part B that shows a model's figures."""
+    return site_workflow.PART_B_SECTIONS[wildcards.model]
+
+
+def sampling_args(wildcards):
+    part_b = config["part_b"]
+    section = part_b[wildcards.model]
+    args = {
+        "schedule": part_b["schedule"],
+        "seed": config["seed"],
+        "frame_every": part_b["animation"]["every"],
+        "frame_ms": part_b["animation"]["frame_ms"],
+        "device": config["device"],
+    }
+    if wildcards.model == "class":
+        args.update(
+            samples_per_class=section["samples_per_class"], guidance=section["guidance"]
+        )
+    else:
+        args["num_samples"] = section["num_samples"]
+    return args
+
+
+def part_b_figures():
+    """Every part B artifact of the write-up, in the order of the exercise."""
+    part_b = config["part_b"]
+    files = ["results/part_b/noising.png"]
+    files += [f"results/part_b/{m}/loss.png" for m in MODELS]
+    files += [
+        f"results/part_b/denoiser/results_epoch{e}.png"
+        for e in part_b["denoiser"]["figure_epochs"]
+    ]
+    files += [
+        "results/part_b/denoiser/ood.png",
+        "results/part_b/denoiser/ood_metrics.csv",
+    ]
+    for m in ("time", "class"):
+        for e in part_b[m]["sample_epochs"]:
+            files += [
+                f"results/part_b/{m}/samples_epoch{e}.png",
+                f"results/part_b/{m}/sampling_epoch{e}.gif",
+            ]
+    return files
+
+
+# Part A (constants of rules/part_a.smk: PART_A_CODE, PART_A_DEEPFLOYD_CODE, PART_A_EMBEDDINGS)
+
+
+def part_a_code(wildcards):
+    if wildcards.backend == "deepfloyd":
+        return PART_A_CODE + PART_A_DEEPFLOYD_CODE
+    return PART_A_CODE
+
+
+def part_a_inputs(figure):
+    """Input function of a job: the backend's model files and the images the job reads."""
+
+    def inputs(wildcards):
+        backend = wildcards.backend
+        name = figure.format(**dict(wildcards.items()))
+        files = {
+            "images": [
+                part_a_workflow.input_path(backend, image)
+                for image in part_a_workflow.job_images(config, backend, name)
+            ]
+        }
+        if backend == "deepfloyd":
+            files["embeddings"] = PART_A_EMBEDDINGS
+        else:
+            files["checkpoint"] = final_checkpoint("class")
+        return files
+
+    return inputs
+
+
+def part_a_args(figure):
+    return lambda w: part_a_workflow.job_args(
+        config, w.backend, figure.format(**dict(w.items()))
+    )
+
+
+def part_a_backend(wildcards):
+    return part_a_workflow.backend_spec(config, wildcards.backend)
+
+
+def part_a_input_data(wildcards):
+    """The prepared MNIST data, for inputs that are test digits (mnist:N)."""
+    source = config["part_a"][wildcards.backend]["images"][wildcards.name]
+    return {"data": DATA} if source.startswith("mnist:") else {}
+
+
+def part_a_shown(backend):
+    """The figures of a backend in the write-up (its .pt tensors are for the evaluation)."""
+    figures = part_a_workflow.figures(config, backend)
+    return [f for f in figures if not f.endswith(".pt")]
+
+
+def part_a_upstream(backend):
+    """Files part A's jobs of a backend read besides part B's: inputs and prompt embeddings."""
+    jobs = [
+        site_workflow.part_a_figure(os.path.splitext(os.path.basename(f))[0]).job
+        for f in part_a_shown(backend)
+    ]
+    images = {
+        image: None
+        for job in jobs
+        for image in part_a_workflow.job_images(config, backend, job)
+    }
+    files = [part_a_workflow.input_path(backend, image) for image in images]
+    return files + ([PART_A_EMBEDDINGS] if backend == "deepfloyd" else [])

@@ -8,6 +8,8 @@ rule data:
         "logs/data.log",
     benchmark:
         "results/benchmarks/data.tsv"
+    conda:
+        CONDA_ENV
     params:
         data=config["data"],
     script:

@@ -36,7 +36,9 @@ rule train_classifier:
         "logs/evaluation/train_classifier.log",
     benchmark:
         "results/benchmarks/evaluation_train_classifier.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -60,13 +62,22 @@ rule evaluate_denoiser:
             *CLASSIFIER_MODULES, "figures", "evaluation/denoising", "evaluation/plots"
         ),
     output:
-        table="results/evaluation/denoising.csv",
-        figure="results/evaluation/denoising.png",
+        **for_report_all(
+            {
+                "table": "results/evaluation/denoising.csv",
+                "figure": "results/evaluation/denoising.png",
+            },
+            "evaluation_denoising",
+            "eval",
+            "denoising",
+        ),
     log:
         "logs/evaluation/evaluate_denoiser.log",
     benchmark:
         "results/benchmarks/evaluation_denoiser.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -102,16 +113,25 @@ rule evaluate_sampler_steps:
         checkpoint=lambda w: final_checkpoint(w.model),
         code=src(*SAMPLING_MODULES),
     output:
-        quality="results/evaluation/steps_{model}.csv",
-        timing="results/evaluation/steps_{model}_timing.csv",
-        figure="results/evaluation/steps_{model}.png",
+        **for_report_all(
+            {
+                "quality": "results/evaluation/steps_{model}.csv",
+                "timing": "results/evaluation/steps_{model}_timing.csv",
+                "figure": "results/evaluation/steps_{model}.png",
+            },
+            "evaluation_steps",
+            "eval",
+            "steps",
+        ),
     log:
         "logs/evaluation/evaluate_sampler_steps_{model}.log",
     benchmark:
         "results/benchmarks/evaluation_sampler_steps_{model}.tsv"
     wildcard_constraints:
         model="time|class",
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -134,13 +154,22 @@ rule evaluate_guidance:
         checkpoint=final_checkpoint("class"),
         code=src(*SAMPLING_MODULES),
     output:
-        table="results/evaluation/guidance.csv",
-        figure="results/evaluation/guidance.png",
+        **for_report_all(
+            {
+                "table": "results/evaluation/guidance.csv",
+                "figure": "results/evaluation/guidance.png",
+            },
+            "evaluation_guidance",
+            "eval",
+            "guidance",
+        ),
     log:
         "logs/evaluation/evaluate_guidance.log",
     benchmark:
         "results/benchmarks/evaluation_guidance.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -193,12 +222,19 @@ if EVAL_PART_A_FILES:
             classifier=CLASSIFIER,
             code=EVAL_PART_A_CODE,
         output:
-            **eval_part_a.outputs(eval_part_a.ILLUSION_OUTPUTS),
+            **for_report_all(
+                eval_part_a.outputs(eval_part_a.ILLUSION_OUTPUTS),
+                "evaluation_illusions",
+                "eval",
+                "part_a",
+            ),
         log:
             "logs/evaluation/evaluate_illusions.log",
         benchmark:
             "results/benchmarks/evaluation_illusions.tsv"
-        threads: workflow.cores
+        conda:
+            CONDA_ENV
+        threads: all_cores
         resources:
             gpu=1,
         params:
@@ -214,12 +250,20 @@ if EVAL_PART_A_FILES:
             checkpoint=final_checkpoint("class"),
             code=EVAL_PART_A_CODE,
         output:
-            **eval_part_a.outputs(eval_part_a.SDEDIT_OUTPUTS),
+            **for_report_all(
+                eval_part_a.outputs(eval_part_a.SDEDIT_OUTPUTS),
+                "evaluation_sdedit",
+                "A",
+                "1.7",
+                backend=eval_part_a.BACKEND,
+            ),
         log:
             "logs/evaluation/evaluate_sdedit.log",
         benchmark:
             "results/benchmarks/evaluation_sdedit.tsv"
-        threads: workflow.cores
+        conda:
+            CONDA_ENV
+        threads: all_cores
         resources:
             gpu=1,
         params:

@@ -27,43 +27,6 @@ PART_A_CODE = src(
 PART_A_DEEPFLOYD_CODE = src("part_a/deepfloyd")
 
 
-def part_a_code(wildcards):
-    if wildcards.backend == "deepfloyd":
-        return PART_A_CODE + PART_A_DEEPFLOYD_CODE
-    return PART_A_CODE
-
-
-def part_a_inputs(figure):
-    """Input function of a job: the backend's model files and the images the job reads."""
-
-    def inputs(wildcards):
-        backend = wildcards.backend
-        name = figure.format(**dict(wildcards.items()))
-        files = {
-            "images": [
-                part_a_workflow.input_path(backend, image)
-                for image in part_a_workflow.job_images(config, backend, name)
-            ]
-        }
-        if backend == "deepfloyd":
-            files["embeddings"] = PART_A_EMBEDDINGS
-        else:
-            files["checkpoint"] = final_checkpoint("class")
-        return files
-
-    return inputs
-
-
-def part_a_args(figure):
-    return lambda w: part_a_workflow.job_args(
-        config, w.backend, figure.format(**dict(w.items()))
-    )
-
-
-def part_a_backend(wildcards):
-    return part_a_workflow.backend_spec(config, wildcards.backend)
-
-
 wildcard_constraints:
     backend="|".join(part_a_workflow.BACKENDS),
     k="[0-9]+",
@@ -78,7 +41,9 @@ rule part_a_embeddings:
         "logs/part_a/deepfloyd/embeddings.log",
     benchmark:
         "results/benchmarks/part_a_deepfloyd_embeddings.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -88,12 +53,6 @@ rule part_a_embeddings:
         device=config["device"],
     script:
         "../scripts/part_a_embeddings.py"
-
-
-def part_a_input_data(wildcards):
-    """The prepared MNIST data, for inputs that are test digits (mnist:N)."""
-    source = PART_A[wildcards.backend]["images"][wildcards.name]
-    return {"data": DATA} if source.startswith("mnist:") else {}
 
 
 rule part_a_input:
@@ -106,6 +65,8 @@ rule part_a_input:
         "logs/part_a/{backend}/input_{name}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_input_{name}.tsv"
+    conda:
+        CONDA_ENV
     params:
         source=lambda w: PART_A[w.backend]["images"][w.name],
         shape=lambda w: part_a_workflow.INPUT_SHAPES[w.backend],
@@ -119,13 +80,17 @@ rule part_a_sampling:
         unpack(part_a_inputs("sampling")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "sampling.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "sampling.png"), "part_a_sampling"
+        ),
         images=part_a_workflow.path("{backend}", "sampling.pt"),
     log:
         "logs/part_a/{backend}/sampling.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_sampling.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -143,14 +108,19 @@ rule part_a_upsampling:
         stage_1=part_a_workflow.path("{backend}", "sampling.pt"),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "sampling_upsampled.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "sampling_upsampled.png"),
+            "part_a_upsampling",
+        ),
     log:
         "logs/part_a/{backend}/upsampling.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_upsampling.tsv"
     wildcard_constraints:
         backend="deepfloyd",
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -167,12 +137,16 @@ rule part_a_forward:
         unpack(part_a_inputs("forward")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "forward.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "forward.png"), "part_a_forward"
+        ),
     log:
         "logs/part_a/{backend}/forward.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_forward.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -189,13 +163,17 @@ rule part_a_denoising:
         unpack(part_a_inputs("denoising")),
         code=part_a_code,
     output:
-        blur=part_a_workflow.path("{backend}", "blur.png"),
-        one_step=part_a_workflow.path("{backend}", "one_step.png"),
+        blur=part_a_report(part_a_workflow.path("{backend}", "blur.png"), "part_a_blur"),
+        one_step=part_a_report(
+            part_a_workflow.path("{backend}", "one_step.png"), "part_a_one_step"
+        ),
     log:
         "logs/part_a/{backend}/denoising.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_denoising.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -212,13 +190,20 @@ rule part_a_iterative:
         unpack(part_a_inputs("iterative")),
         code=part_a_code,
     output:
-        strip=part_a_workflow.path("{backend}", "iterative.png"),
-        compare=part_a_workflow.path("{backend}", "iterative_compare.png"),
+        strip=part_a_report(
+            part_a_workflow.path("{backend}", "iterative.png"), "part_a_iterative"
+        ),
+        compare=part_a_report(
+            part_a_workflow.path("{backend}", "iterative_compare.png"),
+            "part_a_iterative_compare",
+        ),
     log:
         "logs/part_a/{backend}/iterative.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_iterative.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -235,14 +220,18 @@ rule part_a_samples:
         unpack(part_a_inputs("{kind}")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "{kind}.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "{kind}.png"), "part_a_samples"
+        ),
     log:
         "logs/part_a/{backend}/{kind}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_{kind}.tsv"
     wildcard_constraints:
         kind="samples|cfg_samples",
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -259,14 +248,18 @@ rule part_a_edits:
         unpack(part_a_inputs("{edit}")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "{edit}.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "{edit}.png"), "part_a_edits"
+        ),
     log:
         "logs/part_a/{backend}/{edit}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_{edit}.tsv"
     wildcard_constraints:
         edit="|".join(part_a_workflow.EDITS),
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -283,12 +276,17 @@ rule part_a_inpainting:
         unpack(part_a_inputs("inpainting_{k}")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "inpainting_{k}.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "inpainting_{k}.png"),
+            "part_a_inpainting",
+        ),
     log:
         "logs/part_a/{backend}/inpainting_{k}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_inpainting_{k}.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -305,7 +303,9 @@ rule part_a_illusion:
         unpack(part_a_inputs("{illusion}_{k}")),
         code=part_a_code,
     output:
-        figure=part_a_workflow.path("{backend}", "{illusion}_{k}.png"),
+        figure=part_a_report(
+            part_a_workflow.path("{backend}", "{illusion}_{k}.png"), "part_a_illusion"
+        ),
         images=part_a_workflow.path("{backend}", "{illusion}_{k}.pt"),
     log:
         "logs/part_a/{backend}/{illusion}_{k}.log",
@@ -313,7 +313,9 @@ rule part_a_illusion:
         "results/benchmarks/part_a_{backend}_{illusion}_{k}.tsv"
     wildcard_constraints:
         illusion="|".join(part_a_workflow.ILLUSIONS),
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:

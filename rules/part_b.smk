@@ -22,7 +22,9 @@ for model in MODELS:
             f"logs/part_b/train_{model}.log",
         benchmark:
             f"results/benchmarks/train_{model}.tsv"
-        threads: workflow.cores
+        conda:
+            CONDA_ENV
+        threads: all_cores
         resources:
             gpu=1,
             mem_mb=8000,
@@ -41,13 +43,15 @@ rule loss_curve:
         losses="results/part_b/{model}/losses.csv",
         code=src("figures", "part_b"),
     output:
-        out="results/part_b/{model}/loss.png",
+        out=for_report("results/part_b/{model}/loss.png", "loss", "B", part_b_section),
     log:
         "logs/part_b/loss_curve_{model}.log",
     benchmark:
         "results/benchmarks/loss_curve_{model}.tsv"
     wildcard_constraints:
         model="|".join(MODELS),
+    conda:
+        CONDA_ENV
     params:
         job="loss_plot",
         args=lambda w: {
@@ -67,11 +71,13 @@ rule noising_figure:
         data=DATA,
         code=src("data", "figures", "part_b"),
     output:
-        out="results/part_b/noising.png",
+        out=for_report("results/part_b/noising.png", "noising", "B", "1.2"),
     log:
         "logs/part_b/noising_figure.log",
     benchmark:
         "results/benchmarks/noising_figure.tsv"
+    conda:
+        CONDA_ENV
     params:
         job="noising",
         args={
@@ -89,12 +95,19 @@ rule denoiser_results:
         checkpoint=checkpoint("denoiser", "{epoch}"),
         code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
     output:
-        out="results/part_b/denoiser/results_epoch{epoch}.png",
+        out=for_report(
+            "results/part_b/denoiser/results_epoch{epoch}.png",
+            "denoiser_results",
+            "B",
+            "1.2.1",
+        ),
     log:
         "logs/part_b/denoiser_results_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/denoiser_results_epoch{epoch}.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -115,13 +128,17 @@ rule denoiser_ood:
         checkpoint=final_checkpoint("denoiser"),
         code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
     output:
-        figure="results/part_b/denoiser/ood.png",
-        metrics="results/part_b/denoiser/ood_metrics.csv",
+        figure=for_report("results/part_b/denoiser/ood.png", "ood", "B", "1.2.2"),
+        metrics=for_report(
+            "results/part_b/denoiser/ood_metrics.csv", "ood_metrics", "B", "1.2.2"
+        ),
     log:
         "logs/part_b/denoiser_ood.log",
     benchmark:
         "results/benchmarks/denoiser_ood.tsv"
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
@@ -136,65 +153,38 @@ rule denoiser_ood:
         "../scripts/part_b_figures.py"
 
 
-def sampling_args(wildcards):
-    section = PART_B[wildcards.model]
-    args = {
-        "schedule": PART_B["schedule"],
-        "seed": config["seed"],
-        "frame_every": PART_B["animation"]["every"],
-        "frame_ms": PART_B["animation"]["frame_ms"],
-        "device": config["device"],
-    }
-    if wildcards.model == "class":
-        args.update(
-            samples_per_class=section["samples_per_class"], guidance=section["guidance"]
-        )
-    else:
-        args["num_samples"] = section["num_samples"]
-    return args
-
-
 rule sample:
     input:
         checkpoint=checkpoint("{model}", "{epoch}"),
         code=src("figures", "part_b", "sampling", "schedule", "unet", "training"),
     output:
-        grid="results/part_b/{model}/samples_epoch{epoch}.png",
-        gif="results/part_b/{model}/sampling_epoch{epoch}.gif",
+        grid=for_report(
+            "results/part_b/{model}/samples_epoch{epoch}.png",
+            "samples",
+            "B",
+            part_b_section,
+        ),
+        gif=for_report(
+            "results/part_b/{model}/sampling_epoch{epoch}.gif",
+            "animation",
+            "B",
+            part_b_section,
+        ),
     log:
         "logs/part_b/sample_{model}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/sample_{model}_epoch{epoch}.tsv"
     wildcard_constraints:
         model="time|class",
-    threads: workflow.cores
+    conda:
+        CONDA_ENV
+    threads: all_cores
     resources:
         gpu=1,
     params:
         args=sampling_args,
     script:
         "../scripts/sample.py"
-
-
-def part_b_figures():
-    """Every part B artifact of the write-up, in the order of the exercise."""
-    files = ["results/part_b/noising.png"]
-    files += [f"results/part_b/{m}/loss.png" for m in MODELS]
-    files += [
-        f"results/part_b/denoiser/results_epoch{e}.png"
-        for e in PART_B["denoiser"]["figure_epochs"]
-    ]
-    files += [
-        "results/part_b/denoiser/ood.png",
-        "results/part_b/denoiser/ood_metrics.csv",
-    ]
-    for m in ("time", "class"):
-        for e in PART_B[m]["sample_epochs"]:
-            files += [
-                f"results/part_b/{m}/samples_epoch{e}.png",
-                f"results/part_b/{m}/sampling_epoch{e}.gif",
-            ]
-    return files
 
 
 rule part_b:

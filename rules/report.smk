@@ -1,14 +1,23 @@
 # The write-up: every figure of the other rule modules as a static site under report/, and the
-# site packed for sharing (dist/report.zip) and for GitHub Pages (dist/gh-pages/).
+# site packed for sharing (dist/report.zip) and for GitHub Pages (dist/gh-pages/). Snakemake's
+# own report (snakemake --report report.zip) collects the same figures, flagged in each rule.
 
 import glob
+
+
+report: "../workflow-report/workflow.rst"
+
 
 SITE_CODE = src(
     *(
         f"site/{m}"
         for m in ("__init__", "catalogue", "files", "manifest", "maths")
-        + ("provenance", "publish", "render", "tables")
-    )
+        + ("provenance", "publish", "render", "tables", "workflow")
+    ),
+    # what scripts/report.py reads of the workflow's glue
+    *("config", "workflow", "part_a/__init__", "part_a/workflow"),
+    *("part_a/digit_prompts", "part_a/timesteps"),
+    *("evaluation/__init__", "evaluation/part_a_workflow"),
 )
 TEMPLATES = sorted(
     os.path.relpath(p)
@@ -18,29 +27,17 @@ TEMPLATES = sorted(
     if os.path.isfile(p)
 )
 
-# Parts of the exercise the report does not show, with the reason the write-up gives.
-if workflow.is_rule("part_a"):
-    _report_part_a_reason = (
-        "The report does not show part A's figures yet (its rules are not wired into "
-        "rules/report.smk)."
-    )
-else:
-    _report_part_a_reason = "This workflow has no rules for part A yet."
-NOT_RUN = [
-    {"part": "A", "backend": backend, "not_run": _report_part_a_reason}
-    for backend in ("DeepFloyd IF", "MNIST class-conditioned UNet")
-]
 # The evaluation shows when rules/evaluation.smk is included before this module.
 REPORT_EVALUATION = workflow.is_rule("evaluation")
-if not REPORT_EVALUATION:
-    NOT_RUN.append(
-        {"part": "eval", "not_run": "This workflow has no evaluation rules yet."}
-    )
+NOT_RUN = (
+    []
+    if REPORT_EVALUATION
+    else [{"part": "eval", "not_run": "This workflow has no evaluation rules yet."}]
+)
 
 
-# Part B's figures and tables by name (lists follow the epochs of the config), and the
-# Snakemake benchmark files of every job behind them. Loop variables start with _report_ as
-# every rule module shares one namespace.
+# Part B's figures and tables by name (lists follow the epochs of the config). Loop variables
+# start with _report_ as every rule module shares one namespace.
 _report_shown = {
     "denoiser": config["part_b"]["denoiser"]["figure_epochs"],
     "time": config["part_b"]["time"]["sample_epochs"],
@@ -55,12 +52,6 @@ REPORT_FILES = {
         rules.denoiser_results.output.out, epoch=_report_shown["denoiser"]
     ),
 }
-REPORT_BENCHMARKS = [
-    rules.data.benchmark,
-    rules.noising_figure.benchmark,
-    rules.denoiser_ood.benchmark,
-    *expand(rules.denoiser_results.benchmark, epoch=_report_shown["denoiser"]),
-]
 for _report_model in MODELS:
     _report_train = getattr(rules, f"train_{_report_model}")
     REPORT_FILES |= {
@@ -70,17 +61,16 @@ for _report_model in MODELS:
         f"{_report_model}_losses": _report_train.output.losses,
         f"{_report_model}_info": _report_train.output.info,
     }
-    REPORT_BENCHMARKS += [
-        _report_train.benchmark,
-        rules.loss_curve.benchmark.format(model=_report_model),
-    ]
 for _report_model in ("time", "class"):
     _report_jobs = {"model": _report_model, "epoch": _report_shown[_report_model]}
     REPORT_FILES |= {
         f"{_report_model}_samples": expand(rules.sample.output.grid, **_report_jobs),
         f"{_report_model}_animations": expand(rules.sample.output.gif, **_report_jobs),
     }
-    REPORT_BENCHMARKS += expand(rules.sample.benchmark, **_report_jobs)
+
+# Part A: the figures of every backend in part_a.backends, in the order of the exercise.
+for _report_backend in PART_A["backends"]:
+    REPORT_FILES[f"part_a_{_report_backend}"] = part_a_shown(_report_backend)
 
 if REPORT_EVALUATION:
     REPORT_FILES |= {
@@ -90,32 +80,43 @@ if REPORT_EVALUATION:
         "guidance_table": rules.evaluate_guidance.output.table,
         "guidance_figure": rules.evaluate_guidance.output.figure,
     }
-    REPORT_BENCHMARKS += [
-        rules.train_classifier.benchmark,
-        rules.evaluate_denoiser.benchmark,
-        rules.evaluate_guidance.benchmark,
-    ]
     for _report_model in config["evaluation"]["sampler_steps"]["models"]:
-        _report_steps = rules.evaluate_sampler_steps
         REPORT_FILES |= {
             f"steps_{_report_model}_{name}": path.format(model=_report_model)
-            for name, path in _report_steps.output.items()
+            for name, path in rules.evaluate_sampler_steps.output.items()
         }
-        REPORT_BENCHMARKS.append(_report_steps.benchmark.format(model=_report_model))
+    # Part A's metrics (empty without the MNIST backend), shown beside the figures they judge.
+    REPORT_FILES |= EVAL_PART_A_FILES
+
+# The provenance table: Snakemake's benchmark file of every job behind the write-up, from the
+# data to the last figure.
+REPORT_BENCHMARKS = benchmarks_of(
+    [
+        *REPORT_FILES.values(),
+        *(part_a_upstream(b) for b in PART_A["backends"]),
+    ]
+)
 
 
 rule report:
     input:
         **REPORT_FILES,
-        benchmarks=[str(f) for f in REPORT_BENCHMARKS],
+        benchmarks=REPORT_BENCHMARKS,
         templates=TEMPLATES,
         code=SITE_CODE,
     output:
-        site=directory("report"),
+        site=report(
+            directory("report"),
+            htmlindex="index.html",
+            caption="../workflow-report/captions/site.rst",
+            category="Write-up",
+        ),
     log:
         "logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
+    conda:
+        CONDA_ENV
     params:
         job="render",
         args={
@@ -137,6 +138,8 @@ rule publish:
         pages=directory("dist/gh-pages"),
     log:
         "logs/publish.log",
+    conda:
+        CONDA_ENV
     params:
         job="publish",
         args={},

@@ -2,9 +2,13 @@
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
+from diffusionlab.evaluation import part_a_workflow as eval_part_a
+from diffusionlab.part_a import workflow as part_a_workflow
 from diffusionlab.runtime import run_job
 from diffusionlab.site import (
     Figure,
@@ -14,8 +18,10 @@ from diffusionlab.site import (
     SectionResult,
     Table,
     build_site,
+    part_spec,
     publish,
 )
+from diffusionlab.site.workflow import BACKEND_NAMES, part_a_figure
 from diffusionlab.workflow import checkpoint_epochs
 
 VARIANCE = {"beta": "βₜ", "posterior": "β̃ₜ (the posterior variance)"}
@@ -29,6 +35,36 @@ CLASSIFIER_NOTE = (
     "(training epochs: {epochs})."
 )
 MODEL_NAMES = {"time": "time-conditioned", "class": "class-conditioned"}
+# Why a part A backend left out of part_a.backends was not run.
+PART_A_LEFT_OUT = {
+    "deepfloyd": "Not in part_a.backends — it needs a CUDA GPU and Hugging Face access to the "
+    "gated model; see README.",
+    "mnist": "Not in part_a.backends — add mnist there to run part A on part B's "
+    "class-conditioned UNet, on any CPU.",
+}
+# Part A's settings give timesteps on the exercise's scale (DeepFloyd IF, T = 1000).
+EXERCISE_STEPS = 1000
+TIMESTEP_NOTE = (
+    "Timesteps and strides in the captions are on the exercise's scale, T = 1000. This model "
+    "has T = {model_steps} steps and scales them by {model_steps}/1000; the labels inside the "
+    "figures give its own t."
+)
+# Part A sections whose figures come from a list of the backend's settings, which may be empty.
+PART_A_LISTS = {"1.7.2": "inpainting", "1.8": "anagrams", "1.9": "hybrids", "views": "more_views"}
+# The evaluation's tables of part A (diffusionlab.evaluation.part_a_workflow.files).
+SDEDIT_LABELS = {"kept_class": "kept class", "p_source": "mean p(source)",
+                 "source_accuracy": "unedited read correctly"}
+ILLUSION_COLUMNS = ("item", "digits", "views", "samples", "alignment", "concealment",
+                    "success_rate")
+VIEW_COLUMNS = ("item", "view", "target", "p_target", "p_other", "accuracy")
+# Columns that fit the text column (the CSV downloads hold them all): the views name the kind
+# of illusion, and a prediction is shown as right or wrong.
+VIEW_TYPE_COLUMNS = ("views", "items", "samples", "alignment", "concealment", "success_rate")
+SCORE_COLUMNS = ("item", "sample", "view", "target", "p_target", "p_other", "correct")
+SCORE_ROWS = 10  # rows of the per-sample scores shown (no scroll bar)
+ILLUSION_LABELS = {"item": "figure", "success_rate": "success rate"}
+SCORE_LABELS = {"item": "figure", "target": "target digit", "p_target": "p(target)",
+                "p_other": "p(other)"}
 
 
 def final_loss(losses_csv: str) -> float:
@@ -73,6 +109,65 @@ def ddpm_section(model: str, section: Mapping, files: Mapping, extra: Mapping) -
             "lr_schedule": lr_schedule(section["lr_decay_total"]),
             **extra,
         },
+    )
+
+
+def part_a(backend: str, files: Mapping, config: Mapping) -> PartResult:
+    """Part A on one backend: its figures (`files["part_a_<backend>"]`) by section, each
+    captioned with the settings of the job that made it, with the evaluation's metrics beside
+    the figures they judge; a backend not in part_a.backends says why it was not run."""
+    name, slug = BACKEND_NAMES[backend], f"part-a-{backend}"
+    if backend not in config["part_a"]["backends"]:
+        return PartResult("A", backend=name, slug=slug, not_run=PART_A_LEFT_OUT[backend])
+    figures: dict[str, list[Figure]] = {}
+    for path in files[f"part_a_{backend}"]:
+        stem = Path(path).stem
+        figure = part_a_figure(stem)
+        values = {**part_a_workflow.job_args(config, backend, figure.job), "item": stem}
+        figures.setdefault(figure.section, []).append(Figure(path, kind=figure.kind, values=values))
+    judged = backend == eval_part_a.BACKEND and "illusions_table" in files
+    sections = {}
+    for spec in part_spec("A").sections:
+        if spec.key not in figures:
+            key = f"part_a.{backend}.{PART_A_LISTS[spec.key]}"
+            sections[spec.key] = SectionResult(not_run=f"None configured: {key} is empty.")
+        elif judged:
+            sections[spec.key] = part_a_judged(figures[spec.key], spec.key, files, config)
+        else:
+            sections[spec.key] = SectionResult(figures=figures[spec.key])
+    num_steps = part_a_workflow.NUM_STEPS.get(backend, config["part_b"]["schedule"]["num_steps"])
+    if num_steps != EXERCISE_STEPS:  # the first section that names timesteps says so
+        first = sections["1.1"]
+        sections["1.1"] = replace(first, notes=[*first.notes, TIMESTEP_NOTE],
+                                  values={**first.values, "model_steps": num_steps})
+    return PartResult("A", sections, backend=name, slug=slug)
+
+
+def part_a_judged(figures: list[Figure], section: str, files: Mapping, config) -> SectionResult:
+    """A part A section on the MNIST backend with the evaluation's metrics of its figures:
+    SDEdit's figure and table for 1.7, and the rows of the illusions the section shows (those
+    whose prompts all name a digit)."""
+    ev = config["evaluation"]
+    if section == "1.7":
+        return SectionResult(
+            figures=[*figures, Figure(files["sdedit_figure"], kind="sdedit_metrics")],
+            tables=[Table(files["sdedit_table"], kind="sdedit_table", labels=SDEDIT_LABELS)],
+            values={"digits": ev["sdedit"]["digits"]},
+        )
+    items = [f.values["item"] for f in figures]
+    judged = [i for i in items if i in eval_part_a.illusion_items(config)]
+    if not judged:
+        return SectionResult(figures=figures)
+    where = {"item": judged}
+    return SectionResult(
+        figures=figures,
+        tables=[
+            Table(files["illusions_table"], kind="illusions", where=where,
+                  columns=ILLUSION_COLUMNS, labels=ILLUSION_LABELS),
+            Table(files["illusions_views"], kind="illusion_views", where=where,
+                  columns=VIEW_COLUMNS, labels=SCORE_LABELS),
+        ],
+        values={"samples": ev["illusions"]["samples"]},
     )
 
 
@@ -187,18 +282,43 @@ def evaluation(files: Mapping, config: Mapping) -> PartResult:
                 "num_steps": guidance["num_steps"] or config["part_b"]["schedule"]["num_steps"],
             },
         ),
+        "part_a": part_a_illusions(files, config),
     }
     return PartResult("eval", sections, values={"spacing": ev["spacing"]})
 
 
+def part_a_illusions(files: Mapping, config: Mapping) -> SectionResult:
+    """E.5: every illusion of part A's MNIST page side by side, by kind of view, and the scores
+    of every sample; the tables of single figures stand beside them on part A's page."""
+    if "illusions_table" not in files:
+        if eval_part_a.enabled(config):
+            return SectionResult(not_run="This workflow has no rules for part A's metrics.")
+        backend = eval_part_a.BACKEND
+        return SectionResult(
+            not_run=f"Part A is judged on its {backend} backend, not in part_a.backends."
+        )
+    values = {"samples": config["evaluation"]["illusions"]["samples"]}
+    return SectionResult(
+        figures=[Figure(files["illusions_figure"], kind="figure")],
+        tables=[
+            Table(files["illusions_view_types"], kind="view_types", columns=VIEW_TYPE_COLUMNS,
+                  labels={"success_rate": "success rate"}),
+            Table(files["illusions_scores"], kind="scores", columns=SCORE_COLUMNS,
+                  labels=SCORE_LABELS, max_rows=SCORE_ROWS),
+        ],
+        values=values,
+    )
+
+
 def manifest(files: Mapping, config: Mapping, not_run: Sequence[Mapping]) -> Manifest:
-    """Part A first, then part B, then the evaluation, as the exercise reads. Parts listed in
-    `not_run` give their reason; the evaluation shows when its files are among `files`."""
-    parts = [PartResult(**p) for p in not_run if p["part"] == "A"]
+    """Part A (each backend) first, then part B, then the evaluation, as the exercise reads.
+    Part A's figures of a backend are `files["part_a_<backend>"]`; parts listed in `not_run`
+    give their reason; the evaluation shows when its files are among `files`."""
+    parts = [part_a(b, files, config) for b in part_a_workflow.BACKENDS]
     parts.append(part_b(files, config))
     if "classifier_info" in files:
         parts.append(evaluation(files, config))
-    parts += [PartResult(**p) for p in not_run if p["part"] not in ("A", "B")]
+    parts += [PartResult(**p) for p in not_run]
     return Manifest(parts, values={"seed": config["seed"]})
 
 

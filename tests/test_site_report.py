@@ -1,22 +1,25 @@
-"""scripts/report.py: the manifest of a workflow run, built from the config and part B's files."""
+"""scripts/report.py: the manifest of a workflow run, built from the config and the files of
+part A, part B and the evaluation."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from diffusionlab.evaluation import part_a_workflow as eval_part_a
+from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.site import part_spec
 from diffusionlab.site.demo import animation, digit_grid, loss_curve
+from diffusionlab.site.workflow import part_a_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-NOT_RUN = [
-    {"part": "A", "backend": "DeepFloyd IF", "not_run": "No GPU here."},
-    {"part": "eval", "not_run": "No evaluation rules yet."},
-]
+NOT_RUN = [{"part": "eval", "not_run": "No evaluation rules yet."}]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,50 @@ def part_b_files(folder: Path, config: dict) -> dict:
     return files
 
 
+def part_a_files(folder: Path, config: dict) -> dict:
+    """Synthetic stand-ins for the figures of every backend in part_a.backends, at the paths of
+    part_a.workflow.figures (under `folder`)."""
+    files = {}
+    for n, backend in enumerate(config["part_a"]["backends"]):
+        figures = []
+        for path in part_a_workflow.figures(config, backend):
+            if path.endswith(".png"):
+                target = folder / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                figures.append(str(digit_grid(target, 1, 3, n)))
+        files[f"part_a_{backend}"] = figures
+    return files
+
+
+def part_a_metric_files(folder: Path, config: dict) -> dict:
+    """Synthetic stand-ins for the files of the evaluation's part A rules."""
+    files = {name: folder / Path(path).name for name, path in eval_part_a.files(config).items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    items = eval_part_a.illusion_items(config)
+    csvs = {
+        "illusions_table": "item,kind,figure,digits,views,samples,alignment,concealment,"
+        "success_rate\n" + "".join(f"{i},anagram,x.png,6 / 9,identity / flip,8,0.5,0.1,0.25\n"
+                                    for i in items),
+        "illusions_views": "item,view,target,samples,p_target,p_other,accuracy\n"
+        + "".join(f"{i},identity,6,8,0.5,0.2,0.5\n" for i in items),
+        "illusions_view_types": "kind,views,items,samples,alignment,concealment,success_rate\n"
+        "anagram,identity / flip,3,8,0.5,0.1,0.25\n",
+        "illusions_scores": "item,sample,view,target,p_target,p_other,predicted,correct\n"
+        + "".join(f"{i},{n},identity,6,0.5,0.2,6,True\n" for i in items for n in range(8)),
+        "sdedit_table": "i_start,t,edits,kept_class,p_source,source_accuracy\n"
+        "1,28,16,0.5,0.4,0.9\n",
+    }
+    for name, text in csvs.items():
+        files[name].write_text(text)
+    for name in ("illusions_figure", "sdedit_figure"):
+        loss_curve(files[name], 3)
+    return {name: str(path) for name, path in files.items()}
+
+
+def only_mnist(config: dict) -> dict:
+    return {**config, "part_a": {**config["part_a"], "backends": ["mnist"]}}
+
+
 def evaluation_files(folder: Path, config: dict) -> dict:
     """Synthetic stand-ins for the files of the evaluation rules."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,14 +150,15 @@ def test_loss_and_schedule_values(report, tmp_path):
 
 
 def test_manifest_of_the_reference_config(report, config, tmp_path):
-    files = part_b_files(tmp_path / "results", config)
+    files = part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
     manifest = report.manifest(files, config, NOT_RUN)
     assert [(p.part, p.backend, p.not_run is None) for p in manifest.parts] == [
-        ("A", "DeepFloyd IF", False),
+        ("A", "DeepFloyd IF", True),
+        ("A", "MNIST class-conditioned UNet", True),
         ("B", None, True),
         ("eval", None, False),
     ]
-    class_section = manifest.parts[1].sections["2.4"]
+    class_section = manifest.parts[2].sections["2.4"]
     assert class_section.values["guidance"] == config["part_b"]["class"]["guidance"]
     assert [f.values["epoch"] for f in class_section.figures[1:]] == 2 * list(
         config["part_b"]["class"]["sample_epochs"]
@@ -118,6 +166,7 @@ def test_manifest_of_the_reference_config(report, config, tmp_path):
 
 
 def test_render_shows_the_config(report, config, tmp_path):
+    config = {**config, "part_a": {**config["part_a"], "backends": []}}
     files = part_b_files(tmp_path / "results", config)
     report.render(files, str(tmp_path / "site"), config, NOT_RUN, str(ROOT / "templates"), ROOT)
     part_b = (tmp_path / "site" / "part-b.html").read_text()
@@ -134,15 +183,17 @@ def test_render_shows_the_config(report, config, tmp_path):
     ):
         assert text in part_b, text
     index = (tmp_path / "site" / "index.html").read_text()
-    assert "No GPU here." in index and "No evaluation rules yet." in index
+    assert "No evaluation rules yet." in index
     assert "train_time" in index and "0:01:02" in index
     assert not list((tmp_path / "site").glob("part-a*.html"))
+    assert "Not in part_a.backends — it needs a CUDA GPU and Hugging Face access" in index
+    assert "Not in part_a.backends — add mnist there" in index
 
 
 def test_render_with_the_evaluation(report, config, tmp_path):
-    if "evaluation" not in config:
-        pytest.skip("config.yaml has no evaluation section")
+    config = only_mnist(config)
     files = part_b_files(tmp_path / "results", config) | evaluation_files(tmp_path / "ev", config)
+    files |= part_a_files(tmp_path, config)
     not_run = [p for p in NOT_RUN if p["part"] != "eval"]
     report.render(files, str(tmp_path / "site"), config, not_run, str(ROOT / "templates"), ROOT)
     page = (tmp_path / "site" / "evaluation.html").read_text()
@@ -155,3 +206,65 @@ def test_render_with_the_evaluation(report, config, tmp_path):
         "class accuracy</th>",
     ):
         assert text in page, text
+
+
+def test_part_a_pages_show_every_figure_in_order(report, config, tmp_path):
+    """Each backend of part_a.backends gets a page with all its figures, section by section in
+    the order of the exercise (within a section, of part_a.workflow.figures), captioned with the
+    settings of the jobs that made them."""
+    order = [s.key for s in part_spec("A").sections]
+    files = part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
+    report.render(files, str(tmp_path / "site"), config, NOT_RUN, str(ROOT / "templates"), ROOT)
+    pa = config["part_a"]
+    for backend in pa["backends"]:
+        page = (tmp_path / "site" / f"part-a-{backend}.html").read_text()
+        shown = re.findall(r'<img src="figures/part-a-[a-z]+/s-[^/]+/([^"]+)\.png"', page)
+        stems = [Path(f).stem for f in files[f"part_a_{backend}"]]
+        assert len(stems) == len(set(stems)) > 15
+        assert shown == sorted(stems, key=lambda s: order.index(part_a_figure(s).section))
+        section = pa[backend]
+        for text in (
+            f"t = {', '.join(map(str, pa['noise_levels']))}",
+            f"i_start = {', '.join(map(str, pa['i_starts']))}",
+            f"from index {pa['i_start']} of the strided schedule (stride {pa['stride']})",
+            f"guidance γ = {section['guidance']}",
+            "the prompts “{}”, “{}”".format(*section["anagrams"][0]["prompts"]),
+            f"under the views {', '.join(section['anagrams'][0]['views'])}",
+            f"kernel size {', '.join(map(str, section['hybrids'][0]['kernel_sizes']))}",
+        ):
+            assert text in page, (backend, text)
+    assert "super-resolution" in (tmp_path / "site" / "part-a-deepfloyd.html").read_text()
+    assert "super-resolution" not in (tmp_path / "site" / "part-a-mnist.html").read_text()
+
+
+def test_part_a_without_items_says_which_setting_is_empty(report, config):
+    mnist = {**config["part_a"]["mnist"], "anagrams": [], "inpainting": []}
+    config = {**config, "part_a": {**config["part_a"], "mnist": mnist}}
+    figures = [f for f in part_a_workflow.figures(config, "mnist") if f.endswith(".png")]
+    part = report.part_a("mnist", {"part_a_mnist": figures}, config)
+    assert part.sections["1.8"].not_run == "None configured: part_a.mnist.anagrams is empty."
+    assert part.sections["1.7.2"].not_run == (
+        "None configured: part_a.mnist.inpainting is empty."
+    )
+    assert part.sections["1.9"].figures and part.sections["1.9"].not_run is None
+
+
+def test_part_a_metrics_stand_beside_the_figures_they_judge(report, config, tmp_path):
+    config = only_mnist(config)
+    files = (part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
+             | evaluation_files(tmp_path / "ev", config)
+             | part_a_metric_files(tmp_path / "ev_a", config))
+    report.render(files, str(tmp_path / "site"), config, [], str(ROOT / "templates"), ROOT)
+    page = (tmp_path / "site" / "part-a-mnist.html").read_text()
+    sections = dict(re.findall(r'<section class="section" id="s-([^"]+)">(.*?)</section>', page,
+                               re.S))
+    assert "sdedit.png" in sections["1-7"] and "kept class</th>" in sections["1-7"]
+    for key, kind in (("1-8", "anagram"), ("1-9", "hybrid"), ("views", "view")):
+        rows = set(re.findall(r"<td>([a-z]+_\d+)</td>", sections[key]))
+        assert rows and all(r.startswith(kind) for r in rows), key
+        assert "success rate</th>" in sections[key] and "p(target)</th>" in sections[key]
+    for key in ("1-1", "1-7-1", "1-7-2"):
+        assert "<table>" not in sections[key]
+    evaluation = (tmp_path / "site" / "evaluation.html").read_text()
+    assert "Part A&#39;s illusions read by the classifier" in evaluation
+    assert "illusions.png" in evaluation and "holds them all" in evaluation

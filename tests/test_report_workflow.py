@@ -1,0 +1,257 @@
+"""The write-up as a workflow: the site and Snakemake's own report after a tiny run, and reruns.
+
+One run of the tiny preset (presets/ci.yaml) from a copy of the workflow, so a test may edit a
+template without touching the repository. Reruns are checked through Snakemake's Python API: a
+dry run on the completed run lists the jobs that would run, and changing one setting (or one
+template) must schedule exactly the jobs that use it, and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import (
+    ConfigSettings,
+    DAGSettings,
+    OutputSettings,
+    Quietness,
+    ResourceSettings,
+)
+from snakemake.utils import update_config
+
+from diffusionlab.part_a import workflow as part_a_workflow
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_PRESET = ROOT / "presets" / "ci.yaml"
+# What the workflow reads from its own folder.
+SOURCES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "templates", "src", "envs",
+           "workflow-report", "profiles")
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(snakefile: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", "2",
+           "--directory", str(workdir), *args, "--configfile", str(CI_PRESET)]
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n"
+                             f"{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, Path]:
+    """(Snakefile of the copied workflow, working directory of a completed tiny run)."""
+    top = tmp_path_factory.mktemp("report-workflow")
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in SOURCES:
+        source, target = ROOT / name, top / "workflow" / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    workdir = top / "run"
+    workdir.mkdir()
+    snakefile = top / "workflow" / "Snakefile"
+    cli(snakefile, workdir)
+    return snakefile, workdir
+
+
+def ci_config() -> dict:
+    """The config of the tiny run: config.yaml overlaid with presets/ci.yaml."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(CI_PRESET.read_text()))
+    return config
+
+
+def scheduled(snakefile: Path, workdir: Path, config: dict | None = None) -> set[tuple]:
+    """The jobs a dry run of the default target schedules: (rule, wildcard=value, ...)."""
+    cwd = os.getcwd()
+    try:
+        with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+            workflow_api = api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                config_settings=ConfigSettings(configfiles=[CI_PRESET], config=config or {}),
+                snakefile=snakefile,
+                workdir=workdir,
+            )
+            dag_api = workflow_api.dag(DAGSettings())
+            dag_api.execute_workflow(executor="dryrun")
+            dag = workflow_api._workflow.dag
+            return {
+                (job.rule.name, *(f"{k}={v}" for k, v in sorted(job.wildcards_dict.items())))
+                for job in dag.needrun_jobs(exclude_finished=False)
+            }
+    finally:
+        os.chdir(cwd)
+
+
+def jobs(rule: str, *wildcards: dict) -> set[tuple]:
+    return {(rule, *(f"{k}={v}" for k, v in sorted(w.items()))) for w in wildcards or [{}]}
+
+
+REPORT = jobs("report") | jobs("all")
+
+
+def test_nothing_to_be_done_after_a_run(run):
+    snakefile, workdir = run
+    assert scheduled(snakefile, workdir) == set()
+    result = cli(snakefile, workdir, "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def part_a_jobs(config: dict, backend: str) -> set[tuple]:
+    """The jobs behind part A's figures of a backend, by rule and wildcards (from the file
+    names of part_a.workflow.figures, as the rules of rules/part_a.smk name their outputs)."""
+    fixed = {"sampling": "part_a_sampling", "forward": "part_a_forward",
+             "blur": "part_a_denoising", "iterative": "part_a_iterative"}
+    out = set()
+    for path in part_a_workflow.figures(config, backend):
+        stem = Path(path).stem
+        kind, _, k = stem.rpartition("_")
+        if stem in fixed:
+            rule, wildcards = fixed[stem], {}
+        elif stem in ("samples", "cfg_samples"):
+            rule, wildcards = "part_a_samples", {"kind": stem}
+        elif stem in part_a_workflow.EDITS:
+            rule, wildcards = "part_a_edits", {"edit": stem}
+        elif kind == "inpainting":
+            rule, wildcards = "part_a_inpainting", {"k": k}
+        elif kind in part_a_workflow.ILLUSIONS:
+            rule, wildcards = "part_a_illusion", {"illusion": kind, "k": k}
+        else:
+            continue  # one_step.png, iterative_compare.png: second outputs of a job above
+        out |= jobs(rule, {"backend": backend, **wildcards})
+    return out
+
+
+def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
+    """part_b.class.lr: the class-conditioned UNet, its figures, every part A job on the MNIST
+    backend (they read its last checkpoint, unlike the input images) and its evaluation."""
+    snakefile, workdir = run
+    config = ci_config()
+    epochs = config["part_b"]["class"]["sample_epochs"]
+    expected = (
+        jobs("train_class")
+        | jobs("loss_curve", {"model": "class"})
+        | jobs("sample", *({"model": "class", "epoch": e} for e in epochs))
+        | part_a_jobs(config, "mnist")
+        | jobs("evaluate_sampler_steps", {"model": "class"})
+        | jobs("evaluate_guidance")
+        | jobs("evaluate_illusions")  # samples the illusions anew: more than the figures hold
+        | jobs("evaluate_sdedit")
+        | REPORT
+    )
+    assert config["evaluation"]["illusions"]["samples"] > config["part_a"]["mnist"][
+        "illusion_samples"]
+    assert len(part_a_jobs(config, "mnist")) > 15
+    assert scheduled(snakefile, workdir, {"part_b": {"class": {"lr": 0.005}}}) == expected
+
+
+def test_an_sdedit_setting_reruns_the_sdedit_jobs(run):
+    snakefile, workdir = run
+    expected = (
+        jobs("part_a_edits", *({"backend": "mnist", "edit": e} for e in part_a_workflow.EDITS))
+        | jobs("evaluate_sdedit")  # SDEdit's metrics, at every i_start
+        | REPORT
+    )
+    assert scheduled(snakefile, workdir, {"part_a": {"i_starts": [2, 6]}}) == expected
+
+
+def test_a_template_reruns_the_report_only(run):
+    snakefile, workdir = run
+    template = snakefile.parent / "templates" / "sections" / "part-b" / "1.2.html.j2"
+    original = template.read_text()
+    stat = template.stat()
+    try:
+        template.write_text(original.replace("</div>", "<p>One more sentence.</p>\n</div>"))
+        assert scheduled(snakefile, workdir) == REPORT
+    finally:
+        template.write_text(original)
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert scheduled(snakefile, workdir) == set()
+
+
+def test_the_site_shows_part_a(run):
+    _, workdir = run
+    site = workdir / "report"
+    index = (site / "index.html").read_text()
+    assert "Not in part_a.backends — it needs a CUDA GPU and Hugging Face access" in index
+    assert 'href="part-a-mnist.html"' in index
+    page = (site / "part-a-mnist.html").read_text()
+    images = re.findall(r'<img src="([^"]+)"', page)
+    figures = [f for f in part_a_workflow.figures(ci_config(), "mnist") if f.endswith(".png")]
+    assert len(images) == len(figures) + 1  # and the evaluation's SDEdit figure, beside 1.7
+    assert {Path(f).name for f in figures} <= {Path(src).name for src in images}
+    assert all((site / src).is_file() for src in images)
+    assert "part_a_mnist_anagram_0" in index  # its benchmark, in the provenance table
+
+
+def test_snakemake_report_after_a_run(run, tmp_path):
+    """snakemake --report: the final outputs under their part and section, and the site."""
+    snakefile, workdir = run
+    archive = tmp_path / "report.zip"
+    cli(snakefile, workdir, "--report", str(archive))
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+        page = zf.read(next(n for n in names if n.endswith("/report.html"))).decode()
+    for path in ("results/part_b/noising.png", "results/part_a/mnist/anagram_0.png",
+                 "results/evaluation/part_a/sdedit.png", "results/evaluation/guidance.csv"):
+        assert json.dumps(path) in page, path  # filed in a category
+        assert any(n.endswith(f"/{Path(path).name}") for n in names), path  # and embedded
+    assert any(n.endswith("/part-a-mnist.html") for n in names)  # the site, under "Write-up"
+    categories = {  # category -> some of its subcategories (the sections of the write-up)
+        "Part A · MNIST class-conditioned UNet": ["1.7 Image-to-image translation (SDEdit)",
+                                                  "1.10 Beyond the course: more views"],
+        "Part B": ["1.2 Noising digits", "2.1–2.3 A time-conditioned DDPM"],
+        "Evaluation": ["E.5 Part A's illusions read by the classifier"],
+        "Write-up": [],
+    }
+    for category, sections in categories.items():
+        # the report's data is JSON inside report.html: names as json.dumps writes them
+        assert json.dumps(category) + ": {" in page, category
+        for section in sections:
+            assert json.dumps(section) + ": [" in page, section
+    assert "Sdedit" not in page and "SDEdit: each input noised" in page
+
+
+CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base"}  # PyPI -> conda-forge
+
+
+def test_conda_environment_matches_the_package(tmp_path):
+    """envs/pytorch.yaml: pyproject's dependencies with the same lower bounds, and this
+    repository installed by pip from $DIFFUSIONLAB_ROOT, as conda runs it: the pip lines in a
+    requirements file in the folder of the (copied) environment file, pip's cwd."""
+    import tomllib
+
+    env = yaml.safe_load((ROOT / "envs" / "pytorch.yaml").read_text())
+    conda = dict(d.split(" ", 1) for d in env["dependencies"] if isinstance(d, str) and " " in d)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        name, bound = re.match(r"([A-Za-z0-9_.-]+)(.*)", requirement).groups()
+        if name == "snakemake":  # comes with the package through pip: it runs the workflow
+            continue
+        assert conda.get(CONDA_NAMES.get(name, name)) == bound, requirement
+    (pip,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    assert pip == ["-e ${DIFFUSIONLAB_ROOT}"]
+    requirements = tmp_path / "condaenv.requirements.txt"
+    requirements.write_text("\n".join(pip) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-build-isolation",
+         "--no-index", "-r", requirements.name],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "DIFFUSIONLAB_ROOT": str(ROOT)},
+    )
+    assert "Would install diffusionlab" in result.stdout, result.stdout + result.stderr
