@@ -28,7 +28,7 @@ report: setup
 	fi; \
 	if [ "$$preset" = reference ]; then extra=""; else extra="--configfile presets/$$preset.yaml"; fi; \
 	echo "make report: preset $$preset"; \
-	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 $$extra report
+	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 report $$extra
 
 test: setup
 	$(BIN)/python -m pytest -q
