@@ -1,6 +1,7 @@
 # One-command entry points. Each target creates the virtual environment when it is missing.
 #   make report               the write-up: reference settings on a CUDA machine, else the
 #                             embedded CPU default (presets/laptop.yaml); PRESET= overrides
+#   make publish              the write-up packed in dist/ (zip and gh-pages folder)
 #   make test                 unit tests and an end-to-end run on the tiny preset
 #   make lint                 ruff, snakefmt and snakemake --lint
 
@@ -20,15 +21,21 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-report: setup
-	@preset="$(PRESET)"; \
+# The preset: reference on a machine with a CUDA GPU, the CPU-sized laptop preset otherwise.
+CHOOSE_PRESET = preset="$(PRESET)"; \
 	if [ "$$preset" = auto ]; then \
 	  if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; \
 	  then preset=reference; else preset=laptop; fi; \
 	fi; \
 	if [ "$$preset" = reference ]; then extra=""; else extra="--configfile presets/$$preset.yaml"; fi; \
-	echo "make report: preset $$preset"; \
-	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 report $$extra
+	echo "make $@: preset $$preset"
+
+report: setup
+	@$(CHOOSE_PRESET); $(BIN)/snakemake --cores $(CORES) --resources gpu=1 report $$extra
+
+# dist/report.zip and dist/gh-pages/ from the write-up (built first when missing).
+publish: setup
+	@$(CHOOSE_PRESET); $(BIN)/snakemake --cores $(CORES) --resources gpu=1 publish $$extra
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -71,7 +71,7 @@ def test_every_part_b_artifact_is_made_and_opens(run_dir):
             assert img.format == "PNG" and min(img.size) > 50, png
     for gif in ["time/sampling_epoch2.gif", "class/sampling_epoch1.gif"]:
         with Image.open(part_b / gif) as img:
-            assert img.format == "GIF" and img.n_frames == 30 // 5 + 1  # every 5th of T = 30
+            assert img.format == "GIF" and img.n_frames == 30 // 5  # t = 25, 20, ..., 0
     for model, epochs in {"denoiser": (1, 2), "time": (1, 2), "class": (1, 2)}.items():
         for epoch in epochs:
             ck = torch.load(part_b / model / "checkpoints" / f"epoch{epoch}.pt", weights_only=True)
