@@ -27,11 +27,12 @@ TIMED = ("benchmarks", "timing", "wall")
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(workdir: Path, *args, configfiles=(), check=True, **popen):
+def snakemake(workdir: Path, *args, configfiles=(), check=True, background=False, **popen):
+    """Run Snakemake on the tiny preset in workdir; background=True returns the Popen."""
     # Targets go before --configfile, which takes every following word as a file.
     cmd = [*SNAKEMAKE, "--cores", "2", "--directory", str(workdir), *args,
            "--configfile", str(CI_PRESET), *map(str, configfiles)]
-    if popen:
+    if background:
         return subprocess.Popen(cmd, cwd=workdir, **popen)
     result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     if check and result.returncode != 0:
@@ -113,7 +114,7 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     clean.mkdir()
     killed.mkdir()
     snakemake(clean, target, configfiles=[longer])
-    job = snakemake(killed, target, configfiles=[longer], popen=True, start_new_session=True,
+    job = snakemake(killed, target, configfiles=[longer], background=True, start_new_session=True,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = killed / "results" / "part_b" / "time" / "resume" / "state.pt"
     deadline = time.time() + 300
@@ -122,6 +123,7 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
     os.killpg(job.pid, signal.SIGKILL)  # mid-way through epoch 2
     job.wait()
     assert not (killed / target).exists()
+    snakemake(killed, "--unlock", configfiles=[longer])  # a killed Snakemake leaves its lock
     snakemake(killed, target, configfiles=[longer])
     log = (killed / "logs" / "part_b" / "train_time.log").read_text()
     assert "resuming time training after epoch" in log
