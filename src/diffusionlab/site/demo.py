@@ -197,6 +197,21 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         "lr": 1e-3,
         "lr_schedule": "decayed exponentially by a factor 0.1 over training",
     }
+    def ddpm_figures(prefix: str, loss_seed: int, animation_seed: int) -> list[Figure]:
+        """A DDPM section's loss curve, samples after epochs 5 and 20, and an animation."""
+        return [
+            Figure(loss_curve(folder / f"{prefix}_loss.png", loss_seed), kind="loss"),
+            *(
+                Figure(grid(f"{prefix}_e{e}", 4, 10), kind="samples", values={"epoch": e})
+                for e in (5, 20)
+            ),
+            Figure(
+                animation(folder / f"{prefix}_anim.gif", animation_seed),
+                kind="animation",
+                values={"epoch": 20},
+            ),
+        ]
+
     part_b = {
         "1.2": SectionResult(figures=[Figure(grid("b12", 5, 7, 0.25), kind="noising")]),
         "1.2.1": SectionResult(
@@ -216,30 +231,12 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
             ],
         ),
         "2.1": SectionResult(
-            figures=[
-                Figure(loss_curve(folder / "b21_loss.png", 2), kind="loss"),
-                *(
-                    Figure(grid(f"b21_e{e}", 4, 10), kind="samples", values={"epoch": e})
-                    for e in (5, 20)
-                ),
-                Figure(
-                    animation(folder / "b21_anim.gif", 3), kind="animation", values={"epoch": 20}
-                ),
-            ],
+            figures=ddpm_figures("b21", 2, 3),
             values={**time, "num_samples": 40},
             notes=["Final training loss {final_loss:.4f} after {epochs} epochs."],
         ),
         "2.4": SectionResult(
-            figures=[
-                Figure(loss_curve(folder / "b24_loss.png", 4), kind="loss"),
-                *(
-                    Figure(grid(f"b24_e{e}", 4, 10), kind="samples", values={"epoch": e})
-                    for e in (5, 20)
-                ),
-                Figure(
-                    animation(folder / "b24_anim.gif", 5), kind="animation", values={"epoch": 20}
-                ),
-            ],
+            figures=ddpm_figures("b24", 4, 5),
             values={**time, "p_uncond": 0.1, "guidance": 5, "samples_per_class": 4},
         ),
     }
