@@ -67,6 +67,18 @@ def test_lowpass_keeps_constants_and_highpass_complements_it():
     assert lowpass(x, 9, 2.0).std() < 0.5 * x.std()
 
 
+@pytest.mark.parametrize(("shape", "kernel_size", "sigma"), [
+    ((2, 3, 16, 16), 5, 1.0), ((1, 1, 28, 28), 9, 1.5), ((1, 3, 64, 64), 33, 2.0),
+    ((4, 28, 28), 7, None), ((1, 1, 28, 28), 33, 4.0),
+])
+def test_lowpass_is_torchvisions_gaussian_blur(shape, kernel_size, sigma):
+    from torchvision.transforms.functional import gaussian_blur
+
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(3))
+    expected = gaussian_blur(x, [kernel_size] * 2, None if sigma is None else [sigma] * 2)
+    torch.testing.assert_close(lowpass(x, kernel_size, sigma), expected, atol=1e-6, rtol=0)
+
+
 def test_frequency_bands_sum_to_the_input():
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     low, high = frequency_bands(x, [9], [2.0])
@@ -79,3 +91,8 @@ def test_frequency_bands_sum_to_the_input():
     assert roughness[0] < roughness[1] < roughness[2]
     with pytest.raises(ValueError, match="widest"):
         frequency_bands(x, [5, 17], [1.0, 4.0])
+
+
+def test_a_blur_wider_than_the_image_is_a_clear_error():
+    with pytest.raises(ValueError, match="33-pixel blur needs images larger than 16 pixels"):
+        lowpass(torch.zeros(1, 3, 16, 16), 33, 2.0)

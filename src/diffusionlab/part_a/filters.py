@@ -6,12 +6,37 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
-from torchvision.transforms.functional import gaussian_blur
+import torch.nn.functional as F
+
+
+def default_sigma(kernel_size: int) -> float:
+    """The sigma torchvision's gaussian_blur (and OpenCV) takes for a kernel size."""
+    return 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
+
+
+def gaussian_kernel(kernel_size: int, sigma: float) -> torch.Tensor:
+    """Normalised 1-D Gaussian weights at the integer offsets -(k-1)/2 .. (k-1)/2."""
+    half = (kernel_size - 1) * 0.5
+    weights = torch.exp(-0.5 * (torch.linspace(-half, half, kernel_size) / sigma) ** 2)
+    return weights / weights.sum()
 
 
 def lowpass(x: torch.Tensor, kernel_size: int, sigma: float | None = None) -> torch.Tensor:
-    """Gaussian blur of a batch [..., C, H, W]; sigma None takes torchvision's default for k."""
-    return gaussian_blur(x, [kernel_size, kernel_size], None if sigma is None else [sigma, sigma])
+    """Gaussian blur of a batch [..., C, H, W] with reflected borders, as torchvision's
+    gaussian_blur computes it (sigma None: its default for the kernel size). Written out here:
+    importing torchvision's transforms costs a job seconds (it pulls in torch's compiler)."""
+    if kernel_size % 2 == 0 or kernel_size < 1:
+        raise ValueError(f"kernel_size must be a positive odd number, not {kernel_size}")
+    k = gaussian_kernel(kernel_size, default_sigma(kernel_size) if sigma is None else sigma)
+    k = k.to(x.device, x.dtype)
+    *batch, height, width = x.shape
+    pad = kernel_size // 2
+    if pad >= min(height, width):
+        raise ValueError(f"a {kernel_size}-pixel blur needs images larger than {pad} pixels, "
+                         f"not {height}x{width}: choose a smaller kernel size")
+    flat = F.pad(x.reshape(-1, 1, height, width), [pad] * 4, mode="reflect")
+    flat = F.conv2d(flat, torch.outer(k, k)[None, None])
+    return flat.reshape(*batch, height, width)
 
 
 def highpass(x: torch.Tensor, kernel_size: int, sigma: float | None = None) -> torch.Tensor:
