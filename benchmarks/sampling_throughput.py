@@ -3,9 +3,10 @@
 The class-conditioned UNet draws 4 samples of each digit (40) with classifier-free guidance
 (gamma 5: conditional and unconditional passes batched together, 80 images per UNet call); the
 time-conditioned one draws 40 samples; both at T = 300 (sizes from config.yaml). Each runs
-`diffusionlab.sampling.sample`, in fp32 (what the sample rule runs) and under bf16 autocast, on
-the CPU and on the GPU when present. A short untimed run of a few steps warms each variant up.
-The weights are the seeded initial ones: the time per step does not depend on their values.
+`diffusionlab.sampling.sample`, in fp32 and under bf16 autocast, on the CPU and on the GPU when
+present; `pipeline` marks the one the sample rule runs there (performance.sample_precision).
+A short untimed run of a few steps warms each variant up. The weights are the seeded initial
+ones: the time per step does not depend on their values.
 
     python -m benchmarks.sampling_throughput --csv benchmarks/out/sampling.csv
 """
@@ -19,6 +20,7 @@ import time
 import torch
 
 from diffusionlab.part_b import sample_classes
+from diffusionlab.runtime import use_bf16
 from diffusionlab.sampling import sample
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.unet import build
@@ -73,6 +75,7 @@ def run(config: dict, models: list[str], devs: list[torch.device], precisions: l
         warm = DDPMSchedule.linear(warmup_steps, betas[0].item(), betas[-1].item()) \
             if warmup_steps > 0 else None
         for device in devs:
+            pipeline_bf16 = use_bf16(config["performance"]["sample_precision"], device)
             torch.manual_seed(config["seed"])
             net = build(MODELS[model], hidden or section["hidden"]).to(device)
             for precision in precisions:
@@ -85,7 +88,7 @@ def run(config: dict, models: list[str], devs: list[torch.device], precisions: l
                 rows.append({
                     "model": model, "samples": job["num_samples"],
                     "steps": job["schedule"].num_steps, "device": str(device),
-                    "precision": precision, "pipeline": "yes" if not bf16 else "",
+                    "precision": precision, "pipeline": "yes" if bf16 == pipeline_bf16 else "",
                     "seconds": round(seconds, 3),
                     "samples_per_s": round(job["num_samples"] / seconds, 2),
                 })

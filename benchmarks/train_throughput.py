@@ -37,10 +37,10 @@ from diffusionlab.data import as_float
 from diffusionlab.runtime import use_bf16
 from diffusionlab.training import (
     TrainSettings,
-    batch_loss,
     epoch_generator,
     make_optimizer,
     new_model,
+    train_step,
 )
 from diffusionlab.workflow import MODELS, train_settings
 
@@ -133,17 +133,6 @@ def settings_for(config: dict, model: str, path: TrainPath, hidden: int | None =
                          compile=path.compile)
 
 
-def train_step(net, opt, s: TrainSettings, x, y, g, schedule, device: torch.device):
-    """One optimisation step as `diffusionlab.training.train` takes it; the loss stays on the
-    device (the pipeline reads an epoch's losses at once)."""
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
-        loss = batch_loss(net, s, x, y, g, schedule)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss.detach()
-
-
 def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: torch.Tensor,
             device: torch.device, steps: int, warmup: int = 1, workers: int = 0) -> dict:
     """Seconds and images of `steps` training steps after `warmup` untimed ones."""
@@ -162,13 +151,13 @@ def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: tor
         batches = tensor_batches(images, labels, s.batch_size, s.seed, device, s.channels_last)
     for _ in range(warmup):
         x, y = next(batches)
-        train_step(net, opt, s, x, y, g, schedule, device).item()
+        train_step(net, opt, s, x, y, g, schedule).item()
     common.synchronize(device)
     seen, losses = 0, []
     start = time.perf_counter()
     for _ in range(steps):
         x, y = next(batches)
-        loss = train_step(net, opt, s, x, y, g, schedule, device)
+        loss = train_step(net, opt, s, x, y, g, schedule)
         # the starter loop reads every loss (`loss.item()`); the pipeline reads them per epoch
         losses.append(loss.item() if path.loader else loss)
         seen += x.shape[0]

@@ -6,7 +6,7 @@ from diffusionlab.schedule import DDPMSchedule
 
 
 def main(checkpoint, grid, gif, schedule, num_samples=None, samples_per_class=None,
-         guidance=0.0, seed=0, frame_every=10, frame_ms=80, device="auto"):
+         guidance=0.0, seed=0, frame_every=10, frame_ms=80, device="auto", precision="fp32"):
     classes = None if samples_per_class is None else sample_classes(samples_per_class)
     sampling_figures(
         checkpoint,
@@ -14,7 +14,7 @@ def main(checkpoint, grid, gif, schedule, num_samples=None, samples_per_class=No
         num_samples=num_samples if classes is None else len(classes), seed=seed,
         grid_path=grid, gif_path=gif, classes=classes, guidance=guidance,
         variance=schedule["variance"], frame_every=frame_every, frame_ms=frame_ms,
-        device=pick_device(device),
+        device=pick_device(device), precision=precision,
     )
 
 

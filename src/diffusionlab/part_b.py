@@ -136,10 +136,11 @@ def sampling_figures(
     frame_ms: int = 80,
     columns: int = 10,
     device="cpu",
+    precision: str = "fp32",
 ) -> None:
     """2.3 / 2.5: a grid of samples and an animation of the same sampling run."""
     ck = torch.load(checkpoint, weights_only=True)
-    model = load_checkpoint(checkpoint, device)
+    model = load_checkpoint(checkpoint, device, precision)
     g = torch.Generator().manual_seed(seed)
     x, frames = sample(
         model,

@@ -48,7 +48,7 @@ def cpu_has_amx() -> bool:
 
 
 def use_bf16(setting: str, device: torch.device) -> bool:
-    """Resolve performance.precision (auto, bf16, fp32) for a device."""
+    """Resolve performance.precision or .sample_precision (auto, bf16, fp32) for a device."""
     if setting == "fp32":
         return False
     if setting == "bf16":
@@ -56,6 +56,23 @@ def use_bf16(setting: str, device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_amx()
+
+
+def bf16_forward(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Make `model` (in place) compute its forward pass under bf16 autocast and return float32.
+
+    For sampling only, where a network runs hundreds of times without gradients; the model
+    keeps its class and float32 weights, and everything around the network (the sampler's
+    arithmetic, classifiers judging the samples) stays in float32.
+    """
+    forward = model.forward
+
+    def forward_bf16(*args, **kwargs):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            return forward(*args, **kwargs).float()
+
+    model.forward = forward_bf16
+    return model
 
 
 def set_threads(threads: int) -> None:

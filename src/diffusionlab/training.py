@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import as_float
+from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
 from .unet import build, one_hot
 
@@ -113,17 +114,34 @@ def checkpoint(model: nn.Module, s: TrainSettings, epoch: int, data_meta: dict) 
             "settings": settings, "data": data_meta}
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> nn.Module:
+def load_checkpoint(
+    path: str | Path, device: torch.device | str = "cpu", precision: str = "fp32"
+) -> nn.Module:
+    """The model of a checkpoint, for inference; `precision` (performance.sample_precision:
+    fp32, bf16 or auto) may run its forward pass in bf16 (runtime.bf16_forward)."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     model = build(ck["kind"], ck["hidden"])
     model.load_state_dict(ck["model"])
-    return model.to(device).eval()
+    device = torch.device(device)
+    model = model.to(device).eval()
+    return bf16_forward(model, device) if use_bf16(precision, device) else model
 
 
 def atomic_save(obj, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def train_step(net: nn.Module, opt, s: TrainSettings, x, y, g, schedule) -> torch.Tensor:
+    """One optimisation step on a batch; the loss comes back detached and on the device (an
+    epoch's losses are read at once: reading each would stall a GPU every step)."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
+        loss = batch_loss(net, s, x, y, g, schedule)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
 
 
 def train(
@@ -174,17 +192,12 @@ def train(
         model.train()
         order = torch.randperm(n, generator=epoch_generator(s.seed, epoch)).to(device)
         g = epoch_generator(s.seed, epoch, device)
-        epoch_losses = []  # kept on the device: reading each loss would stall a GPU every step
+        epoch_losses = []
         for lo in range(0, n, s.batch_size):
             idx = order[lo : lo + s.batch_size]
             if idx.numel() < 2:  # BatchNorm cannot train on a single image
                 continue
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
-                loss = batch_loss(net, s, x_all[idx], y_all[idx], g, schedule)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            epoch_losses.append(loss.detach())
+            epoch_losses.append(train_step(net, opt, s, x_all[idx], y_all[idx], g, schedule))
             bar.update(1)
         values = torch.stack(epoch_losses).float().cpu().tolist()
         losses.extend((epoch, step, v) for step, v in enumerate(values))

@@ -44,7 +44,8 @@ def open_backend(spec: Mapping, device: str = "auto") -> DenoiserBackend:
 
     deepfloyd: {"name", "stage_1", "stage_2" (or None), "embeddings", "cpu_offload",
     "upsample": {num_inference_steps, guidance, noise_level}};
-    mnist: {"name", "checkpoint", "variance"}. `device` as in the config (auto, cpu, cuda:N).
+    mnist: {"name", "checkpoint", "variance", "precision"}. `device` as in the config (auto,
+    cpu, cuda:N).
     """
     device = pick_device(str(device))
     if spec["name"] == "deepfloyd":
@@ -59,7 +60,8 @@ def open_backend(spec: Mapping, device: str = "auto") -> DenoiserBackend:
             noise_level=upsample.get("noise_level", 250),
         )
     if spec["name"] == "mnist":
-        return MNISTBackend.from_checkpoint(spec["checkpoint"], device, spec["variance"])
+        return MNISTBackend.from_checkpoint(spec["checkpoint"], device, spec["variance"],
+                                            spec.get("precision", "fp32"))
     raise UserError(f"unknown part A backend {spec['name']!r}; choose deepfloyd or mnist")
 
 

@@ -64,14 +64,16 @@ class MNISTBackend(DenoiserBackend):
 
     @classmethod
     def from_checkpoint(
-        cls, path, device: torch.device | str = "cpu", variance: str = "beta"
+        cls, path, device: torch.device | str = "cpu", variance: str = "beta",
+        precision: str = "fp32",
     ) -> MNISTBackend:
-        """The backend of a part B class-conditioned checkpoint, with its own DDPM schedule."""
+        """The backend of a part B class-conditioned checkpoint, with its own DDPM schedule;
+        `precision` as performance.sample_precision (training.load_checkpoint)."""
         settings = torch.load(path, map_location="cpu", weights_only=True)["settings"]
         schedule = DDPMSchedule.linear(
             settings["num_steps"], settings["beta_start"], settings["beta_end"]
         )
-        return cls(load_checkpoint(path, device), schedule, device, variance)
+        return cls(load_checkpoint(path, device, precision), schedule, device, variance)
 
     def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
         rows = []
