@@ -103,7 +103,49 @@ SAMPLER_ARGS = {
     "batch_size": EVAL["batch_size"],
     "seed": config["seed"],
     "device": config["device"],
+    "precision": config["performance"]["sample_precision"],
 }
+
+
+rule evaluate_checkpoints:
+    input:
+        data=DATA,
+        classifier=CLASSIFIER,
+        checkpoints=lambda w: [
+            checkpoint(w.model, e)
+            for e in checkpoint_epochs(config["part_b"], w.model)
+        ],
+        code=src(*SAMPLING_MODULES),
+    output:
+        table=for_report(
+            "results/evaluation/checkpoints_{model}.csv",
+            "evaluation_checkpoints",
+            "eval",
+            "checkpoints",
+        ),
+    log:
+        "logs/evaluation/evaluate_checkpoints_{model}.log",
+    benchmark:
+        "results/benchmarks/evaluation_checkpoints_{model}.tsv"
+    wildcard_constraints:
+        model="time|class",
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        job="checkpoints",
+        args=lambda w: {
+            **{k: v for k, v in SAMPLER_ARGS.items() if k not in ("steps", "methods")},
+            "num_samples": EVAL["checkpoints"]["num_samples"],
+            "epochs": checkpoint_epochs(config["part_b"], w.model),
+            "guidance": (
+                config["part_b"]["class"]["guidance"] if w.model == "class" else 0.0
+            ),
+        },
+    script:
+        "../scripts/evaluation_metrics.py"
 
 
 rule evaluate_sampler_steps:
@@ -185,6 +227,7 @@ rule evaluate_guidance:
             "batch_size": EVAL["batch_size"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["sample_precision"],
         },
     script:
         "../scripts/evaluation_metrics.py"
@@ -278,12 +321,40 @@ if EVAL_PART_A_FILES:
     ]
 
 
+rule evaluation_targets:
+    input:
+        **(
+            {"illusions": EVAL_PART_A_FILES["illusions_table"]}
+            if EVAL_PART_A_FILES
+            else {}
+        ),
+        classifier_info=rules.train_classifier.output.info,
+        class_quality=rules.evaluate_checkpoints.output.table.format(model="class"),
+        code=src("evaluation/targets"),
+    output:
+        table=for_report(
+            "results/evaluation/targets.csv", "evaluation_targets", "eval", "targets"
+        ),
+    log:
+        "logs/evaluation/evaluation_targets.log",
+    benchmark:
+        "results/benchmarks/evaluation_targets.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        args={"guidance": config["part_b"]["class"]["guidance"]},
+    script:
+        "../scripts/evaluation_targets.py"
+
+
 rule evaluation:
     input:
         rules.train_classifier.output,
         rules.evaluate_denoiser.output,
+        expand(rules.evaluate_checkpoints.output, model=["time", "class"]),
         expand(
             rules.evaluate_sampler_steps.output, model=EVAL["sampler_steps"]["models"]
         ),
         rules.evaluate_guidance.output,
         list(EVAL_PART_A_FILES.values()),
+        rules.evaluation_targets.output,

@@ -79,7 +79,12 @@ if REPORT_EVALUATION:
         "denoising_figure": rules.evaluate_denoiser.output.figure,
         "guidance_table": rules.evaluate_guidance.output.table,
         "guidance_figure": rules.evaluate_guidance.output.figure,
+        "targets": rules.evaluation_targets.output.table,
     }
+    for _report_model in ("time", "class"):
+        REPORT_FILES[f"checkpoints_{_report_model}"] = (
+            rules.evaluate_checkpoints.output.table.format(model=_report_model)
+        )
     for _report_model in config["evaluation"]["sampler_steps"]["models"]:
         REPORT_FILES |= {
             f"steps_{_report_model}_{name}": path.format(model=_report_model)

@@ -222,12 +222,17 @@ def part_b(files: Mapping, config: Mapping) -> PartResult:
     )
 
 
+def quality_labels(model: str) -> dict:
+    """Headings of a sample quality table; only the class-conditioned model has an accuracy."""
+    return QUALITY_LABELS | ({"class_accuracy": "class accuracy"} if model == "class" else {})
+
+
 def sampler_steps(files: Mapping, config: Mapping) -> SectionResult:
-    """E.3: per model, sample quality against the number of sampling steps, and wall times."""
+    """E.4: per model, sample quality against the number of sampling steps, and wall times."""
     figures, tables = [], []
     for model in config["evaluation"]["sampler_steps"]["models"]:
         values = {"model_name": MODEL_NAMES[model]}
-        labels = QUALITY_LABELS | ({"class_accuracy": "class accuracy"} if model == "class" else {})
+        labels = quality_labels(model)
         kind = "figure_guided" if model == "class" else "figure"
         figures.append(Figure(files[f"steps_{model}_figure"], kind=kind, values=values))
         tables += [
@@ -271,6 +276,18 @@ def evaluation(files: Mapping, config: Mapping) -> PartResult:
                 "sigmas": ev["denoising"]["sigmas"],
             },
         ),
+        "checkpoints": SectionResult(
+            tables=[
+                Table(files[f"checkpoints_{model}"], kind=f"table_{model}",
+                      labels=quality_labels(model) | {"ratio": "distance / floor"})
+                for model in ("time", "class")
+            ],
+            values={
+                "num_samples": ev["checkpoints"]["num_samples"],
+                "num_steps": config["part_b"]["schedule"]["num_steps"],
+                "guidance": config["part_b"]["class"]["guidance"],
+            },
+        ),
         "steps": sampler_steps(files, config),
         "guidance": SectionResult(
             figures=[Figure(files["guidance_figure"], kind="figure")],
@@ -283,12 +300,16 @@ def evaluation(files: Mapping, config: Mapping) -> PartResult:
             },
         ),
         "part_a": part_a_illusions(files, config),
+        "targets": SectionResult(
+            tables=[Table(files["targets"], kind="table", digits=3)],
+            values={"train_digits": classifier["data"]["train_digits"]},
+        ),
     }
     return PartResult("eval", sections, values={"spacing": ev["spacing"]})
 
 
 def part_a_illusions(files: Mapping, config: Mapping) -> SectionResult:
-    """E.5: every illusion of part A's MNIST page side by side, by kind of view, and the scores
+    """E.6: every illusion of part A's MNIST page side by side, by kind of view, and the scores
     of every sample; the tables of single figures stand beside them on part A's page."""
     if "illusions_table" not in files:
         if eval_part_a.enabled(config):

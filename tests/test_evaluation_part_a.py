@@ -73,7 +73,8 @@ def test_every_mnist_illusion_is_judged_with_its_figures_settings(config):
         assert {k: job[k] for k in figure_args} == figure_args
     assert jobs[6]["kind"] == "hybrid" and jobs[6]["targets"] == [0, 1]
     args = wf.illusion_args(config)
-    assert args["samples"] == 500 and args["backend"] == {"name": "mnist", "variance": "beta"}
+    assert args["samples"] == 500 and args["backend"] == {"name": "mnist", "variance": "beta",
+                                                          "precision": "fp32"}
 
 
 def test_files_and_the_choice_of_images(config):

@@ -9,6 +9,7 @@ from diffusionlab.evaluation.classifier import features, train_classifier
 from diffusionlab.evaluation.frechet import feature_frechet_distance
 from diffusionlab.evaluation.sample_quality import (
     balanced_classes,
+    checkpoint_quality,
     generate,
     guidance_accuracy,
     per_class_accuracy,
@@ -31,9 +32,9 @@ def classifier(mnist):
                             lr=1e-2, seed=0, channels=(4, 8), features=16)
 
 
-def tiny(cls):
+def tiny(cls, seed: int = 0):
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         return cls(hidden=4).eval()
 
 
@@ -70,6 +71,24 @@ def test_time_conditioned_model_has_no_class_accuracy(classifier, mnist):
                                  mnist.train_images, mnist.test_images, steps=[4],
                                  methods=["ddim"], num_samples=12, seed=0)
     assert "class_accuracy" not in quality.columns and len(quality) == 1
+
+
+def test_checkpoint_quality_is_full_step_ddpm_per_epoch(classifier, mnist):
+    schedule = DDPMSchedule.linear(20, 1e-4, 0.02)  # all steps, kept few for speed
+    models = {2: tiny(ClassConditionalUNet, 1), 5: tiny(ClassConditionalUNet, 2)}
+    sampler = {"num_samples": 12, "seed": 3, "guidance": 5.0, "batch_size": 8}
+    table = checkpoint_quality(models, schedule, classifier, mnist.train_images,
+                               mnist.test_images, **sampler)
+    assert list(table.columns) == ["epoch", "samples", "frechet_distance", "floor", "ratio",
+                                   "class_accuracy"]
+    assert table["epoch"].tolist() == [2, 5] and table["samples"].eq(12).all()
+    assert table["ratio"].tolist() == (table["frechet_distance"] / table["floor"]).tolist()
+    assert table["frechet_distance"].nunique() == 2  # different weights, different samples
+    # the last epoch's row is the full-step DDPM row of the fewer-steps table
+    quality, _ = sampler_quality(models[5], schedule, classifier, mnist.train_images,
+                                 mnist.test_images, steps=[20], methods=["ddpm"], **sampler)
+    for column in ("frechet_distance", "floor", "class_accuracy"):
+        assert table[column].iloc[-1] == quality[column].iloc[0]
 
 
 def test_generation_does_not_depend_on_the_batch_size_for_ddim():

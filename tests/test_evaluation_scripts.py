@@ -66,9 +66,33 @@ def test_guidance_job_and_step_counts_beyond_the_schedule(files, classifier):
     metrics.guidance(str(classifier), str(files / "class.pt"),
                      str(files / "guidance.csv"), str(files / "guidance.png"), SCHEDULE,
                      scales=[0, 5], digits=[3], samples_per_digit=2, num_steps=3,
-                     method="ddim", spacing="trailing", batch_size=8, seed=0, device="cpu")
+                     method="ddim", spacing="trailing", batch_size=8, seed=0, device="cpu",
+                     precision="fp32")
     assert pd.read_csv(files / "guidance.csv")["guidance"].tolist() == [0, 5]
     with pytest.raises(UserError, match=r"evaluation\.sampler_steps\.steps \[300\]"):
         metrics.sampler_steps(None, None, None, None, None, None, "class", SCHEDULE,
                               steps=[300, 20], methods=["ddim"], spacing="trailing",
-                              num_samples=10, guidance=5.0, batch_size=8, seed=0, device="cpu")
+                              num_samples=10, guidance=5.0, batch_size=8, seed=0, device="cpu",
+                              precision="fp32")
+
+
+def test_checkpoints_and_targets_jobs(files, classifier):
+    metrics = script("evaluation_metrics")
+    table = files / "checkpoints_class.csv"
+    job = {"schedule": SCHEDULE, "spacing": "trailing", "guidance": 5.0, "batch_size": 8,
+           "seed": 0, "device": "cpu", "precision": "fp32"}
+    metrics.checkpoints(str(files / "mnist.pt"), str(classifier), [str(files / "class.pt")] * 2,
+                        str(table), epochs=[1, 3], num_samples=10, **job)
+    quality = pd.read_csv(table)
+    assert quality["epoch"].tolist() == [1, 3] and quality["samples"].eq(10).all()
+    # the same weights and noise at both "epochs": the same samples, the same scores
+    assert quality.drop(columns="epoch").nunique().eq(1).all()
+    with pytest.raises(UserError, match=r"evaluation\.checkpoints\.num_samples = 500"):
+        metrics.checkpoints(str(files / "mnist.pt"), str(classifier), [str(files / "class.pt")],
+                            str(table), epochs=[1], num_samples=500, **job)
+    targets = files / "targets.csv"
+    script("evaluation_targets").main(str(files / "classifier.json"), str(table), str(targets),
+                                      guidance=5.0)
+    result = pd.read_csv(targets)
+    assert len(result) == 3 and result["met"].isin(["yes", "no"]).all()
+    assert result["reached"].iloc[1] == quality["class_accuracy"].iloc[-1]

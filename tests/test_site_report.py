@@ -120,8 +120,17 @@ def evaluation_files(folder: Path, config: dict) -> dict:
     """Synthetic stand-ins for the files of the evaluation rules."""
     folder.mkdir(parents=True, exist_ok=True)
     info = folder / "classifier.json"
-    info.write_text(json.dumps({"test_accuracy": 0.9876, "test_digits": 10000}))
+    info.write_text(json.dumps({"test_accuracy": 0.9876, "test_digits": 10000,
+                                "data": {"train_digits": 60000}}))
     files = {"classifier_info": str(info)}
+    for model, extra in (("time", ""), ("class", ",class_accuracy")):
+        table = folder / f"checkpoints_{model}.csv"
+        table.write_text(f"epoch,samples,frechet_distance,floor,ratio{extra}\n"
+                         f"20,100,3.6,1.2,3.0{',0.97' if extra else ''}\n")
+        files[f"checkpoints_{model}"] = str(table)
+    files["targets"] = folder / "targets.csv"
+    files["targets"].write_text("metric,target,reached,met\nclassifier: test accuracy,≥ 0.99,"
+                                "0.9876,no\n")
     for name in ("denoising", "guidance"):
         files[f"{name}_figure"] = str(loss_curve(folder / f"{name}.png", 1))
     files["denoising_table"] = folder / "denoising.csv"
@@ -204,6 +213,11 @@ def test_render_with_the_evaluation(report, config, tmp_path):
         f"{ev['sampler_steps']['num_samples']} generated digits",
         "Fréchet distance</th>",
         "class accuracy</th>",
+        "distance / floor</th>",  # E.3, sample quality by epoch
+        f"{ev['checkpoints']['num_samples']} digits sampled with all",
+        "Targets, and what this run reached",  # E.7
+        "its models and classifier trained on 60,000 digits",
+        "<td>classifier: test accuracy</td>",
     ):
         assert text in page, text
 

@@ -13,7 +13,7 @@ alike), so differences between rows come from the samplers, not from the draw.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -121,6 +121,32 @@ def sampler_quality(
             timing.append({"method": method, "steps": num_steps, "samples": num_samples,
                            "seconds": seconds, "device": str(device)})
     return pd.DataFrame(quality), pd.DataFrame(timing)
+
+
+def checkpoint_quality(
+    models: Mapping[int, nn.Module],
+    schedule: DDPMSchedule,
+    classifier: DigitClassifier,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    **sampler,
+) -> pd.DataFrame:
+    """Sample quality of each checkpoint ({epoch: model}) over training: DDPM with every step
+    of the schedule, as the figures of part B sample.
+
+    Rows: epoch, samples, frechet_distance, floor, ratio (distance / floor) and, for a
+    class-conditioned model, class_accuracy. `sampler` holds the keyword arguments of
+    `sampler_quality` other than steps and methods; with the same ones, its row for the last
+    epoch is sampler_quality's full-step DDPM row.
+    """
+    rows = []
+    for epoch, model in models.items():
+        quality, _ = sampler_quality(model, schedule, classifier, train_images, test_images,
+                                     steps=[schedule.num_steps], methods=["ddpm"], **sampler)
+        rows.append({"epoch": epoch, **quality.drop(columns=["method", "steps"]).iloc[0]})
+    table = pd.DataFrame(rows)
+    table.insert(4, "ratio", table["frechet_distance"] / table["floor"])
+    return table.astype({"epoch": int, "samples": int})
 
 
 def guidance_accuracy(

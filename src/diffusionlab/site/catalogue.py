@@ -97,9 +97,11 @@ PARTS: tuple[PartSpec, ...] = (
         (
             SectionSpec("classifier", "The judge: a digit classifier", number="E.1"),
             SectionSpec("denoising", "One-step denoising against baselines", number="E.2"),
-            SectionSpec("steps", "Sampling in fewer steps", number="E.3"),
-            SectionSpec("guidance", "Guidance and class accuracy", number="E.4"),
-            SectionSpec("part_a", "Part A's illusions read by the classifier", number="E.5"),
+            SectionSpec("checkpoints", "Sample quality over training", number="E.3"),
+            SectionSpec("steps", "Sampling in fewer steps", number="E.4"),
+            SectionSpec("guidance", "Guidance and class accuracy", number="E.5"),
+            SectionSpec("part_a", "Part A's illusions read by the classifier", number="E.6"),
+            SectionSpec("targets", "Targets, and what this run reached", number="E.7"),
         ),
     ),
 )

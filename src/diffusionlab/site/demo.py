@@ -321,6 +321,20 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
         [("anagram_0", n, v, t, 0.7, 0.1, t, True) for n in range(5) for v, t in
          (("identity", 6), ("flip", 9))],
     )
+    checkpoints = [
+        _csv(
+            folder / f"checkpoints_{model}.csv",
+            "epoch,samples,frechet_distance,floor,ratio",
+            [(e, 1000, 1.2 + 8 / e, 1.2, 1 + 8 / (1.2 * e)) for e in (5, 20)],
+        )
+        for model in ("time", "class")
+    ]
+    targets = _csv(
+        folder / "targets.csv",
+        "metric,target,reached,met",
+        [("classifier: test accuracy", "≥ 0.99", 0.9912, "yes"),
+         ("anagram 6 / 9 (upside down): every view read as its digit", "≥ 0.8", 0.62, "no")],
+    )
     note = "The classifier reads {test_accuracy:.2%} of the {test_digits} test digits correctly."
     return {
         "classifier": SectionResult(
@@ -329,6 +343,11 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
         "denoising": SectionResult(
             figures=[Figure(loss_curve(folder / "denoising.png", 6), kind="figure")],
             tables=[Table(denoising, kind="table", labels={"psnr": "PSNR (dB)"})],
+        ),
+        "checkpoints": SectionResult(
+            tables=[Table(path, kind=f"table_{model}") for path, model in
+                    zip(checkpoints, ("time", "class"), strict=True)],
+            values={"num_samples": 1000, "num_steps": 300, "guidance": 5},
         ),
         "steps": SectionResult(
             figures=[figure for figure, _ in steps.values()],
@@ -342,6 +361,9 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
             figures=[Figure(loss_curve(folder / "illusions.png", 10), kind="figure")],
             tables=[Table(scores, kind="scores", max_rows=6)],
             values={"samples": 500},
+        ),
+        "targets": SectionResult(
+            tables=[Table(targets, kind="table")], values={"train_digits": 60000}
         ),
     }
 

@@ -1,0 +1,59 @@
+"""The evaluation's targets, and what a run reached.
+
+The targets are set for the reference settings trained on all 60,000 training digits: the
+classifier reads >= 99% of the test digits right; the class-conditioned UNet's guided samples
+after its last epoch are read as the requested digit >= 99% of the time and lie within 5x
+the floor in Frechet distance; both views of an upside-down anagram are read as their digits
+in >= 80% of samples. A run on fewer digits or narrower networks is not expected to meet
+them all; the table says what it reached, so runs can be compared.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import pandas as pd
+
+CLASSIFIER_ACCURACY = 0.99
+GUIDED_ACCURACY = 0.99
+FRECHET_RATIO = 5.0
+ANAGRAM_SUCCESS = 0.80
+FLIP_VIEWS = "identity / flip"  # the views column of the illusions table for 1.8's anagrams
+COLUMNS = ["metric", "target", "reached", "met"]
+
+
+def _row(metric: str, reached: float, bound: float, at_least: bool = True) -> dict:
+    compare, sign = (operator.ge, "≥") if at_least else (operator.le, "≤")
+    return {"metric": metric, "target": f"{sign} {bound:g}", "reached": float(reached),
+            "met": "yes" if compare(reached, bound) else "no"}
+
+
+def targets_table(
+    classifier_accuracy: float,
+    class_quality: pd.DataFrame,
+    guidance: float,
+    illusions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per target: metric, target (bound), reached (value of this run), met (yes/no).
+
+    class_quality: the class-conditioned UNet's sample quality by epoch
+    (sample_quality.checkpoint_quality); illusions: part A's illusion table on the MNIST
+    backend (part_a_jobs.illusion_tables), None when part A did not run on it.
+    """
+    last = class_quality.loc[class_quality["epoch"].idxmax()]
+    samples = f"class-conditioned samples (γ = {guidance:g}, epoch {int(last['epoch'])})"
+    rows = [
+        _row("classifier: test accuracy", classifier_accuracy, CLASSIFIER_ACCURACY),
+        _row(f"{samples}: read as the requested digit", last["class_accuracy"],
+             GUIDED_ACCURACY),
+        _row(f"{samples}: Fréchet distance / floor", last["ratio"], FRECHET_RATIO,
+             at_least=False),
+    ]
+    if illusions is not None:
+        flips = illusions[(illusions["kind"] == "anagram") & (illusions["views"] == FLIP_VIEWS)]
+        rows += [
+            _row(f"anagram {item.digits} (upside down): every view read as its digit",
+                 item.success_rate, ANAGRAM_SUCCESS)
+            for item in flips.itertuples()
+        ]
+    return pd.DataFrame(rows, columns=COLUMNS)
