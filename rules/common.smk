@@ -131,6 +131,7 @@ def sampling_args(wildcards):
         "frame_every": part_b["animation"]["every"],
         "frame_ms": part_b["animation"]["frame_ms"],
         "device": config["device"],
+        "precision": config["performance"]["sample_precision"],
     }
     if wildcards.model == "class":
         args.update(
@@ -197,6 +198,12 @@ def part_a_args(figure):
     return lambda w: part_a_workflow.job_args(
         config, w.backend, figure.format(**dict(w.items()))
     )
+
+
+def part_a_threads(wildcards):
+    """Jobs on the MNIST backend are small (start-up is most of their time): one thread each
+    lets Snakemake run them side by side. DeepFloyd's take every core they are given."""
+    return 1 if wildcards.backend == "mnist" else all_cores(wildcards)
 
 
 def part_a_backend(wildcards):

@@ -90,7 +90,7 @@ rule part_a_sampling:
         "results/benchmarks/part_a_{backend}_sampling.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -120,7 +120,7 @@ rule part_a_upsampling:
         backend="deepfloyd",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -146,7 +146,7 @@ rule part_a_forward:
         "results/benchmarks/part_a_{backend}_forward.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -173,7 +173,7 @@ rule part_a_denoising:
         "results/benchmarks/part_a_{backend}_denoising.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -203,7 +203,7 @@ rule part_a_iterative:
         "results/benchmarks/part_a_{backend}_iterative.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -231,7 +231,7 @@ rule part_a_samples:
         kind="samples|cfg_samples",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -259,7 +259,7 @@ rule part_a_edits:
         edit="|".join(part_a_workflow.EDITS),
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -286,7 +286,7 @@ rule part_a_inpainting:
         "results/benchmarks/part_a_{backend}_inpainting_{k}.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
@@ -315,7 +315,7 @@ rule part_a_illusion:
         illusion="|".join(part_a_workflow.ILLUSIONS),
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: part_a_threads
     resources:
         gpu=1,
     params:
