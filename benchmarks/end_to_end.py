@@ -13,6 +13,7 @@ Prints the wall time and a markdown row ready to paste into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -66,8 +67,12 @@ def run(preset: str, cores: str = "all", targets: list[str] | None = None,
         cmd = snakemake_command(preset, cores, targets, extra)
         lines = []
         start = time.perf_counter()
+        # the jobs import the copy's package, not the (editable) install of the repository,
+        # which may change while the run goes on
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(scratch / "src"), os.environ.get("PYTHONPATH")]))}
         with subprocess.Popen(cmd, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) as proc:
+                              text=True, env=env) as proc:
             for line in proc.stdout:  # Snakemake's log, live
                 lines.append(line)
                 if echo:

@@ -1,9 +1,10 @@
 """The write-up as a workflow: the site and Snakemake's own report after a tiny run, and reruns.
 
-One run of the tiny preset (presets/ci.yaml) from a copy of the workflow, so a test may edit a
-template without touching the repository. Reruns are checked through Snakemake's Python API: a
-dry run on the completed run lists the jobs that would run, and changing one setting (or one
-template) must schedule exactly the jobs that use it, and the report.
+The tiny preset's run (presets/ci.yaml) from a copy of the workflow (conftest's `tiny_run`), so
+a test may edit a template without touching the repository. Reruns are checked through
+Snakemake's Python API: a dry run on the completed run lists the jobs that would run, and
+changing one setting (or one template) must schedule exactly the jobs that use it, and the
+report.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,45 +28,17 @@ from snakemake.settings.types import (
     ResourceSettings,
 )
 from snakemake.utils import update_config
+from workflow_runs import CI_PRESET, ROOT, snakemake
 
 from diffusionlab.part_a import workflow as part_a_workflow
-
-ROOT = Path(__file__).resolve().parents[1]
-CI_PRESET = ROOT / "presets" / "ci.yaml"
-# What the workflow reads from its own folder.
-SOURCES = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "templates", "src", "envs",
-           "workflow-report", "profiles")
 
 pytestmark = pytest.mark.e2e
 
 
-def cli(snakefile: Path, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--cores", "2",
-           "--directory", str(workdir), *args, "--configfile", str(CI_PRESET)]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n"
-                             f"{result.stderr[-6000:]}")
-    return result
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> tuple[Path, Path]:
+def run(tiny_run) -> tuple[Path, Path]:
     """(Snakefile of the copied workflow, working directory of a completed tiny run)."""
-    top = tmp_path_factory.mktemp("report-workflow")
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in SOURCES:
-        source, target = ROOT / name, top / "workflow" / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=ignore)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    workdir = top / "run"
-    workdir.mkdir()
-    snakefile = top / "workflow" / "Snakefile"
-    cli(snakefile, workdir)
-    return snakefile, workdir
+    return tiny_run
 
 
 def ci_config() -> dict:
@@ -108,7 +80,7 @@ REPORT = jobs("report") | jobs("all")
 def test_nothing_to_be_done_after_a_run(run):
     snakefile, workdir = run
     assert scheduled(snakefile, workdir) == set()
-    result = cli(snakefile, workdir, "-n")
+    result = snakemake(workdir, "-n", snakefile=snakefile)
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
@@ -148,8 +120,10 @@ def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
         | jobs("loss_curve", {"model": "class"})
         | jobs("sample", *({"model": "class", "epoch": e} for e in epochs))
         | part_a_jobs(config, "mnist")
+        | jobs("evaluate_checkpoints", {"model": "class"})
         | jobs("evaluate_sampler_steps", {"model": "class"})
         | jobs("evaluate_guidance")
+        | jobs("evaluation_targets")
         | jobs("evaluate_illusions")  # samples the illusions anew: more than the figures hold
         | jobs("evaluate_sdedit")
         | REPORT
@@ -203,7 +177,7 @@ def test_snakemake_report_after_a_run(run, tmp_path):
     """snakemake --report: the final outputs under their part and section, and the site."""
     snakefile, workdir = run
     archive = tmp_path / "report.zip"
-    cli(snakefile, workdir, "--report", str(archive))
+    snakemake(workdir, "--report", archive, snakefile=snakefile)
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
         page = zf.read(next(n for n in names if n.endswith("/report.html"))).decode()
@@ -216,7 +190,8 @@ def test_snakemake_report_after_a_run(run, tmp_path):
         "Part A · MNIST class-conditioned UNet": ["1.7 Image-to-image translation (SDEdit)",
                                                   "1.10 Beyond the course: more views"],
         "Part B": ["1.2 Noising digits", "2.1–2.3 A time-conditioned DDPM"],
-        "Evaluation": ["E.5 Part A's illusions read by the classifier"],
+        "Evaluation": ["E.6 Part A's illusions read by the classifier",
+                       "E.7 Targets, and what this run reached"],
         "Write-up": [],
     }
     for category, sections in categories.items():

@@ -1,15 +1,15 @@
 """End-to-end runs of the workflow on the tiny preset (presets/ci.yaml).
 
-One run builds every target; a second clean run must give byte-identical checkpoints and
-figures; a training job killed with SIGKILL and rerun must end with the weights of an
-uninterrupted run; bad configs and missing data stop with one clear message.
+The shared run (conftest's `tiny_run`) builds every target; a second clean run must give
+byte-identical checkpoints and figures; a training job killed with SIGKILL and rerun must end
+with the weights of an uninterrupted run; bad configs and missing data stop with one clear
+message.
 """
 
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,27 +17,12 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
+from workflow_runs import CI_PRESET, snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-CI_PRESET = ROOT / "presets" / "ci.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 # Files whose content records wall-clock time, and so differs between two runs.
 TIMED = ("benchmarks", "timing", "wall")
 
 pytestmark = pytest.mark.e2e
-
-
-def snakemake(workdir: Path, *args, configfiles=(), check=True, background=False, **popen):
-    """Run Snakemake on the tiny preset in workdir; background=True returns the Popen."""
-    # Targets go before --configfile, which takes every following word as a file.
-    cmd = [*SNAKEMAKE, "--cores", "2", "--directory", str(workdir), *args,
-           "--configfile", str(CI_PRESET), *map(str, configfiles)]
-    if background:
-        return subprocess.Popen(cmd, cwd=workdir, **popen)
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
-    return result
 
 
 def overlay(tmp_path: Path, name: str, text: str) -> Path:
@@ -47,10 +32,9 @@ def overlay(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("run")
-    snakemake(workdir)
-    return workdir
+def run_dir(tiny_run):
+    """The working directory of the complete tiny run (conftest's `tiny_run`)."""
+    return tiny_run[1]
 
 
 def reproducible_files(workdir: Path, folder: str = "results"):
@@ -88,11 +72,6 @@ def test_every_part_b_artifact_is_made_and_opens(run_dir):
     info = json.loads((part_b / "class" / "training.json").read_text())
     assert info["data"]["train_digits"] == 1000 and info["machine"]["device"] == "cpu"
     assert (run_dir / "logs" / "part_b" / "train_class.log").read_text().strip()
-
-
-def test_nothing_to_do_on_a_second_call(run_dir):
-    result = snakemake(run_dir, "-n")
-    assert "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_two_clean_runs_are_byte_identical(run_dir, tmp_path):
@@ -150,3 +129,14 @@ def test_missing_local_data_says_what_to_do(tmp_path):
     output = result.stdout + result.stderr
     assert "no MNIST folder" in output and "data.source=embedded" in output
     assert not (tmp_path / "results" / "data" / "mnist.pt").exists()
+
+
+def test_sample_precision_benchmark_reads_a_finished_run(run_dir):
+    from benchmarks import sample_precision
+
+    rows = sample_precision.main([
+        "--results", str(run_dir / "results"), "--preset", str(CI_PRESET), "--epoch", "2",
+        "--samples", "10", "--seeds", "0", "--devices", "cpu", "--threads", "1"])
+    assert [r["precision"] for r in rows] == ["fp32", "bf16"]
+    assert rows[0]["floor"] == rows[1]["floor"] and all(r["seconds"] > 0 for r in rows)
+    assert all(0 <= r["class_accuracy"] <= 1 for r in rows)
