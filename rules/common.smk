@@ -45,6 +45,11 @@ def final_checkpoint(model):
     return checkpoint(model, config["part_b"][model]["epochs"])
 
 
+def model_guidance(model):
+    """The guidance a DDPM is sampled with: part B's for the class-conditioned model."""
+    return config["part_b"]["class"]["guidance"] if model == "class" else 0.0
+
+
 def performance():
     return config["performance"]
 

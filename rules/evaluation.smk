@@ -94,17 +94,16 @@ rule evaluate_denoiser:
 
 
 MODEL_NAMES = {"time": "time-conditioned", "class": "class-conditioned"}
-SAMPLER_ARGS = {
+# What every sampling job of the evaluation is given.
+SAMPLING_ARGS = {
     "schedule": config["part_b"]["schedule"],
-    "steps": EVAL["sampler_steps"]["steps"],
-    "methods": EVAL["sampler_steps"]["methods"],
     "spacing": EVAL["spacing"],
-    "num_samples": EVAL["sampler_steps"]["num_samples"],
     "batch_size": EVAL["batch_size"],
     "seed": config["seed"],
     "device": config["device"],
     "precision": config["performance"]["sample_precision"],
 }
+
 
 
 rule evaluate_checkpoints:
@@ -137,12 +136,10 @@ rule evaluate_checkpoints:
     params:
         job="checkpoints",
         args=lambda w: {
-            **{k: v for k, v in SAMPLER_ARGS.items() if k not in ("steps", "methods")},
+            **SAMPLING_ARGS,
             "num_samples": EVAL["checkpoints"]["num_samples"],
             "epochs": checkpoint_epochs(config["part_b"], w.model),
-            "guidance": (
-                config["part_b"]["class"]["guidance"] if w.model == "class" else 0.0
-            ),
+            "guidance": model_guidance(w.model),
         },
     script:
         "../scripts/evaluation_metrics.py"
@@ -179,12 +176,12 @@ rule evaluate_sampler_steps:
     params:
         job="sampler_steps",
         args=lambda w: {
-            **SAMPLER_ARGS,
+            **SAMPLING_ARGS,
+            "steps": EVAL["sampler_steps"]["steps"],
+            "methods": EVAL["sampler_steps"]["methods"],
+            "num_samples": EVAL["sampler_steps"]["num_samples"],
             "model_name": MODEL_NAMES[w.model],
-            # the class-conditioned model is sampled with the guidance of part B
-            "guidance": (
-                config["part_b"]["class"]["guidance"] if w.model == "class" else 0.0
-            ),
+            "guidance": model_guidance(w.model),
         },
     script:
         "../scripts/evaluation_metrics.py"
@@ -217,17 +214,12 @@ rule evaluate_guidance:
     params:
         job="guidance",
         args={
-            "schedule": config["part_b"]["schedule"],
+            **SAMPLING_ARGS,
             "scales": EVAL["guidance"]["scales"],
             "digits": EVAL["guidance"]["digits"],
             "samples_per_digit": EVAL["guidance"]["samples_per_digit"],
             "num_steps": EVAL["guidance"]["num_steps"],
             "method": EVAL["guidance"]["method"],
-            "spacing": EVAL["spacing"],
-            "batch_size": EVAL["batch_size"],
-            "seed": config["seed"],
-            "device": config["device"],
-            "precision": config["performance"]["sample_precision"],
         },
     script:
         "../scripts/evaluation_metrics.py"
