@@ -31,11 +31,11 @@ CHOOSE_PRESET = preset="$(PRESET)"; \
 	echo "make $@: preset $$preset"
 
 report: setup
-	@$(CHOOSE_PRESET); $(BIN)/snakemake --cores $(CORES) --resources gpu=1 report $$extra
+	@$(CHOOSE_PRESET); $(BIN)/snakemake report --cores $(CORES) --resources gpu=1 $$extra
 
 # dist/report.zip and dist/gh-pages/ from the write-up (built first when missing).
 publish: setup
-	@$(CHOOSE_PRESET); $(BIN)/snakemake --cores $(CORES) --resources gpu=1 publish $$extra
+	@$(CHOOSE_PRESET); $(BIN)/snakemake publish --cores $(CORES) --resources gpu=1 $$extra
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -8,8 +8,10 @@ message.
 
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-from workflow_runs import CI_PRESET, snakemake
+from workflow_runs import CI_PRESET, ROOT, snakemake
 
 # Files whose content records wall-clock time, and so differs between two runs.
 TIMED = ("benchmarks", "timing", "wall")
@@ -140,3 +142,26 @@ def test_sample_precision_benchmark_reads_a_finished_run(run_dir):
     assert [r["precision"] for r in rows] == ["fp32", "bf16"]
     assert rows[0]["floor"] == rows[1]["floor"] and all(r["seconds"] > 0 for r in rows)
     assert all(0 <= r["class_accuracy"] <= 1 for r in rows)
+
+
+def test_the_documented_command_lines_parse(tmp_path):
+    """The README's reference command and the Makefile's report/publish recipes reach the
+    workflow: a target written after --resources (which takes every following word) would be
+    read as a resource."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipes = re.findall(r"\$\(BIN\)/snakemake (\w+ --cores \$\(CORES\) --resources gpu=1) "
+                         r"\$\$extra", makefile)
+    assert [r.split()[0] for r in recipes] == ["report", "publish"]
+    readme = (ROOT / "README.md").read_text()
+    assert "snakemake --cores 1 --resources gpu=1 -- report " in readme
+    commands = [r.replace("$(CORES)", "1").split() for r in recipes]
+    commands.append(["--cores", "1", "--resources", "gpu=1", "--configfile", str(CI_PRESET),
+                     "--", "report"])
+    for args in commands:
+        if "--configfile" not in args:
+            args += ["--configfile", str(CI_PRESET)]
+        result = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n",
+             "--directory", str(tmp_path), *args], cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 0, (args, result.stderr[-2000:])
+        assert "report" in result.stdout
