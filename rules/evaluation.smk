@@ -105,7 +105,6 @@ SAMPLING_ARGS = {
 }
 
 
-
 rule evaluate_checkpoints:
     input:
         data=DATA,
