@@ -91,6 +91,12 @@ def test_checkpoint_quality_is_full_step_ddpm_per_epoch(classifier, mnist):
         assert table[column].iloc[-1] == quality[column].iloc[0]
 
 
+def test_the_floor_needs_as_many_training_digits_as_samples(classifier, mnist):
+    with pytest.raises(ValueError, match="the floor needs 1001 training digits, not 1000"):
+        checkpoint_quality({1: tiny(TimeConditionalUNet)}, SCHEDULE, classifier,
+                           mnist.train_images, mnist.test_images, num_samples=1001, seed=0)
+
+
 def test_generation_does_not_depend_on_the_batch_size_for_ddim():
     model = tiny(ClassConditionalUNet)
     kwargs = {"num_steps": 4, "method": "ddim", "classes": balanced_classes(5), "guidance": 2.0}

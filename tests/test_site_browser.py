@@ -102,6 +102,8 @@ def site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
+    # Chromium leaves its singleton socket folder in TMPDIR: keep it inside pytest's tmp folder.
+    scratch = tmp_path_factory.mktemp("chromium-tmp")
     process = subprocess.Popen(
         [
             CHROMIUM,
@@ -123,6 +125,7 @@ def browser(tmp_path_factory):
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     try:
         port_file = profile / "DevToolsActivePort"

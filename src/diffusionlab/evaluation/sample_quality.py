@@ -73,12 +73,47 @@ def generate(
     return torch.cat(out).clamp(0, 1)
 
 
+def real_digit_reference(
+    classifier: DigitClassifier,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    num_samples: int,
+) -> tuple[torch.Tensor, float]:
+    """The test digits' features, and the floor: the distance of num_samples training digits
+    to them."""
+    if len(train_images) < num_samples:
+        raise ValueError(f"the floor needs {num_samples} training digits, not {len(train_images)}")
+    reference = features(classifier, test_images)
+    floor = feature_frechet_distance(features(classifier, train_images[:num_samples]), reference)
+    return reference, floor
+
+
 def sampler_quality(
     model: nn.Module,
     schedule: DDPMSchedule,
     classifier: DigitClassifier,
     train_images: torch.Tensor,
     test_images: torch.Tensor,
+    *,
+    num_samples: int,
+    **sampler,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality of each (method, steps) sampler, and its wall time, as two tables.
+
+    quality: method, steps, samples, frechet_distance, floor (train vs test digits) and, for a
+    class-conditioned model (classes 0..9 in turn, CFG scale `guidance`), class_accuracy.
+    timing: method, steps, samples, seconds, device. Wall time is the one quantity that changes
+    from run to run, hence its own table. `sampler`: the keyword arguments of `_quality_rows`.
+    """
+    reference = real_digit_reference(classifier, train_images, test_images, num_samples)
+    return _quality_rows(model, schedule, classifier, reference, num_samples=num_samples, **sampler)
+
+
+def _quality_rows(
+    model: nn.Module,
+    schedule: DDPMSchedule,
+    classifier: DigitClassifier,
+    reference: tuple[torch.Tensor, float],
     *,
     steps: Sequence[int],
     methods: Sequence[str],
@@ -90,19 +125,10 @@ def sampler_quality(
     batch_size: int = 500,
     device: torch.device | str = "cpu",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quality of each (method, steps) sampler, and its wall time, as two tables.
-
-    quality: method, steps, samples, frechet_distance, floor (train vs test digits) and, for a
-    class-conditioned model (classes 0..9 in turn, CFG scale `guidance`), class_accuracy.
-    timing: method, steps, samples, seconds, device. Wall time is the one quantity that changes
-    from run to run, hence its own table.
-    """
-    if len(train_images) < num_samples:
-        raise ValueError(f"the floor needs {num_samples} training digits, not {len(train_images)}")
+    """sampler_quality against a reference from `real_digit_reference`."""
+    test_features, floor = reference
     conditional = isinstance(model, ClassConditionalUNet)
     classes = balanced_classes(num_samples) if conditional else None
-    reference = features(classifier, test_images)
-    floor = feature_frechet_distance(features(classifier, train_images[:num_samples]), reference)
     quality, timing = [], []
     for method in methods:
         for num_steps in steps:
@@ -111,9 +137,9 @@ def sampler_quality(
                          num_steps=num_steps, method=method, spacing=spacing,
                          variance=variance, classes=classes, guidance=guidance)
             seconds = time.perf_counter() - start
+            distance = feature_frechet_distance(features(classifier, x), test_features)
             row = {"method": method, "steps": num_steps, "samples": num_samples,
-                   "frechet_distance": feature_frechet_distance(features(classifier, x), reference),
-                   "floor": floor}
+                   "frechet_distance": distance, "floor": floor}
             if conditional:
                 probs = probabilities(classifier, x)
                 row["class_accuracy"] = (probs.argmax(1) == classes).double().mean().item()
@@ -129,6 +155,8 @@ def checkpoint_quality(
     classifier: DigitClassifier,
     train_images: torch.Tensor,
     test_images: torch.Tensor,
+    *,
+    num_samples: int,
     **sampler,
 ) -> pd.DataFrame:
     """Sample quality of each checkpoint ({epoch: model}) over training: DDPM with every step
@@ -137,12 +165,14 @@ def checkpoint_quality(
     Rows: epoch, samples, frechet_distance, floor, ratio (distance / floor) and, for a
     class-conditioned model, class_accuracy. `sampler` holds the keyword arguments of
     `sampler_quality` other than steps and methods; with the same ones, its row for the last
-    epoch is sampler_quality's full-step DDPM row.
+    epoch is sampler_quality's full-step DDPM row. The reference is computed once for all epochs.
     """
+    reference = real_digit_reference(classifier, train_images, test_images, num_samples)
     rows = []
     for epoch, model in models.items():
-        quality, _ = sampler_quality(model, schedule, classifier, train_images, test_images,
-                                     steps=[schedule.num_steps], methods=["ddpm"], **sampler)
+        quality, _ = _quality_rows(model, schedule, classifier, reference,
+                                   steps=[schedule.num_steps], methods=["ddpm"],
+                                   num_samples=num_samples, **sampler)
         rows.append({"epoch": epoch, **quality.drop(columns=["method", "steps"]).iloc[0]})
     table = pd.DataFrame(rows)
     table.insert(4, "ratio", table["frechet_distance"] / table["floor"])
