@@ -23,7 +23,7 @@ def src(*modules):
     # Relative to the working directory, so `--directory elsewhere` still finds them.
     return [
         os.path.relpath(os.path.join(package, f"{m}.py"))
-        for m in ("runtime",) + modules
+        for m in ("jobs", "runtime") + modules
     ]
 
 

@@ -2,7 +2,8 @@
 
 from diffusionlab.data import MNIST
 from diffusionlab.evaluation.classifier import accuracy, save_classifier, train_classifier
-from diffusionlab.runtime import describe, pick_device, run_job, set_threads, write_json
+from diffusionlab.jobs import run_job, write_json
+from diffusionlab.runtime import describe, pick_device, set_threads
 
 
 def main(data: str, model: str, info: str, classifier: dict, seed: int, device: str) -> None:

@@ -12,7 +12,8 @@ from diffusionlab.evaluation.sample_quality import (
     guidance_accuracy,
     sampler_quality,
 )
-from diffusionlab.runtime import UserError, named, pick_device, run_job, set_threads
+from diffusionlab.jobs import UserError, named, run_job
+from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.training import load_checkpoint
 

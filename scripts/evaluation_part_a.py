@@ -15,8 +15,9 @@ from diffusionlab.evaluation.part_a_jobs import (
     sdedit_table,
 )
 from diffusionlab.evaluation.plots import illusions_figure, sdedit_figure
+from diffusionlab.jobs import UserError, named, run_job
 from diffusionlab.part_a.jobs import open_backend
-from diffusionlab.runtime import UserError, named, pick_device, run_job, set_threads
+from diffusionlab.runtime import pick_device, set_threads
 
 FLOAT_FORMAT = "%.6g"
 

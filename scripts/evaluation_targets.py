@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from diffusionlab.evaluation.targets import targets_table
-from diffusionlab.runtime import named, run_job
+from diffusionlab.jobs import named, run_job
 
 
 def main(classifier_info: str, class_quality: str, table: str, guidance: float,

@@ -1,6 +1,7 @@
 """Rule part_a_embeddings: the T5 embedding of every DeepFloyd prompt, computed once."""
 
-from diffusionlab.runtime import run_job, set_threads
+from diffusionlab.jobs import run_job
+from diffusionlab.runtime import set_threads
 
 
 def main(model: str, prompts: list[str], out: str, device: str, cpu_offload: bool) -> None:

@@ -1,7 +1,7 @@
 """Rule part_a_input: one input image of part A, at the size and channels of its backend."""
 
+from diffusionlab.jobs import run_job
 from diffusionlab.part_a.jobs import resolve_input, save_input
-from diffusionlab.runtime import run_job
 
 
 def main(source: str, shape: tuple[int, int], dark_background: bool, out: str,

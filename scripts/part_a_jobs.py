@@ -1,7 +1,8 @@
 """Rules of part A's items: open the backend, run one job of diffusionlab.part_a.jobs."""
 
+from diffusionlab.jobs import run_job
 from diffusionlab.part_a.jobs import run
-from diffusionlab.runtime import run_job, set_threads
+from diffusionlab.runtime import set_threads
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)

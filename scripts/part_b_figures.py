@@ -1,13 +1,14 @@
 """Rules of part B's figures: noising, denoiser results, out-of-distribution, loss curves."""
 
 from diffusionlab.data import MNIST
+from diffusionlab.jobs import named, run_job
 from diffusionlab.part_b import (
     denoiser_results_figure,
     noising_figure,
     out_of_distribution,
     plot_losses,
 )
-from diffusionlab.runtime import named, pick_device, run_job, set_threads
+from diffusionlab.runtime import pick_device, set_threads
 
 
 def noising(data, out, sigmas, digits, seed):

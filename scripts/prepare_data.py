@@ -1,7 +1,7 @@
 """Rule data: fetch MNIST from the configured source and store it as uint8 tensors."""
 
 from diffusionlab.data import load_mnist
-from diffusionlab.runtime import run_job, write_json
+from diffusionlab.jobs import run_job, write_json
 
 
 def main(data: dict, out_tensors: str, out_meta: str) -> None:

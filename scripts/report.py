@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from diffusionlab.evaluation import part_a_workflow as eval_part_a
+from diffusionlab.jobs import run_job
 from diffusionlab.part_a import workflow as part_a_workflow
-from diffusionlab.runtime import run_job
 from diffusionlab.site import (
     Figure,
     Manifest,

@@ -3,8 +3,9 @@
 import shutil
 
 from diffusionlab.data import MNIST
+from diffusionlab.jobs import run_job, write_json
 from diffusionlab.part_b import losses_table
-from diffusionlab.runtime import describe, pick_device, run_job, set_threads, use_bf16, write_json
+from diffusionlab.runtime import describe, pick_device, set_threads, use_bf16
 from diffusionlab.training import TrainSettings, train
 
 

@@ -21,10 +21,10 @@ from diffusionlab.evaluation.part_a_jobs import (
     sdedit_edits,
     sdedit_table,
 )
+from diffusionlab.jobs import UserError
 from diffusionlab.part_a import jobs as part_a_jobs
 from diffusionlab.part_a import workflow as part_a
 from diffusionlab.part_a.mnist import MNISTBackend
-from diffusionlab.runtime import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from diffusionlab.data import load_mnist
-from diffusionlab.runtime import UserError
+from diffusionlab.jobs import UserError
 from diffusionlab.training import TrainSettings, checkpoint, new_model
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,14 @@ def report():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_report_job_does_not_import_torch():
+    """The report renders files; importing torch would add seconds to every rebuild."""
+    code = (f"import importlib.util, sys; spec = importlib.util.spec_from_file_location('r', "
+            f"{str(ROOT / 'scripts' / 'report.py')!r}); spec.loader.exec_module("
+            "importlib.util.module_from_spec(spec)); sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .runtime import UserError
+from .jobs import UserError
 
 SOURCES = ("torchvision", "folder", "embedded")
 

@@ -1,19 +1,13 @@
-"""Where and how jobs run: device choice, precision, threads, per-rule logs, run metadata."""
+"""Where jobs run: device choice, precision, threads, machine facts."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import platform
-import sys
 from pathlib import Path
 
 import torch
 
-
-class UserError(RuntimeError):
-    """A problem the user can fix (config, data, model access, device); shown without traceback."""
+from .jobs import UserError
 
 
 class DeviceError(UserError):
@@ -91,45 +85,3 @@ def describe(device: torch.device) -> dict:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-@contextlib.contextmanager
-def logged(path: str | os.PathLike | None):
-    """Send stdout and stderr (tqdm's progress included) to the rule's log file."""
-    if path is None:
-        yield
-        return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        try:
-            yield
-        except BaseException:
-            import traceback
-
-            traceback.print_exc(file=log)
-            raise
-        finally:
-            log.flush()
-    sys.stderr.flush()
-
-
-def run_job(main, log_path, *args, **kwargs):
-    """Run a rule's main function with its log; a UserError ends the job with one clear line.
-
-    The traceback of anything else stays in the log and is re-raised. Snakemake removes the
-    outputs of a failed job, so no half-written file is left behind.
-    """
-    try:
-        with logged(log_path):
-            return main(*args, **kwargs)
-    except UserError as err:
-        sys.exit(f"error: {err}")
-
-
-def named(files, drop: tuple[str, ...] = ("code",)) -> dict:
-    """A Snakemake input/output list as {name: path}, without the declared code modules."""
-    return {k: v for k, v in files.items() if k not in drop}
-
-
-def write_json(obj, path: str | os.PathLike) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

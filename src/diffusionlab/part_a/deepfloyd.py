@@ -24,7 +24,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
 )
 
-from ..runtime import DeviceError, UserError, pick_device
+from ..jobs import UserError
+from ..runtime import DeviceError, pick_device
 from .backend import DenoiserBackend, PromptError
 
 STAGE_1 = "DeepFloyd/IF-I-L-v1.0"

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ..runtime import UserError
+from ..jobs import UserError
 
 # The exercise's test image as published with the course's project page; a local copy can
 # be given as a path instead.

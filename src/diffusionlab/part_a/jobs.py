@@ -21,7 +21,8 @@ from PIL import Image
 from torch.nn import functional as F
 
 from ..data import MNIST, as_float
-from ..runtime import UserError, pick_device
+from ..jobs import UserError
+from ..runtime import pick_device
 from . import figures
 from .backend import DenoiserBackend
 from .denoise import forward, iterative_denoise, one_step_denoise, sample
