@@ -320,6 +320,7 @@ rule evaluation_targets:
             else {}
         ),
         classifier_info=rules.train_classifier.output.info,
+        time_losses="results/part_b/time/losses.csv",
         class_quality=rules.evaluate_checkpoints.output.table.format(model="class"),
         code=src("evaluation/targets"),
     output:

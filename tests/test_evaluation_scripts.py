@@ -90,9 +90,11 @@ def test_checkpoints_and_targets_jobs(files, classifier):
     with pytest.raises(UserError, match=r"evaluation\.checkpoints\.num_samples = 500"):
         metrics.checkpoints(str(files / "mnist.pt"), str(classifier), [str(files / "class.pt")],
                             str(table), epochs=[1], num_samples=500, **job)
-    targets = files / "targets.csv"
-    script("evaluation_targets").main(str(files / "classifier.json"), str(table), str(targets),
-                                      guidance=5.0)
+    targets, losses = files / "targets.csv", files / "time_losses.csv"
+    losses.write_text("epoch,step,loss\n1,0,0.5\n1,1,0.08\n2,0,0.03\n2,1,0.035\n")
+    script("evaluation_targets").main(str(files / "classifier.json"), str(losses), str(table),
+                                      str(targets), guidance=5.0)
     result = pd.read_csv(targets)
-    assert len(result) == 3 and result["met"].isin(["yes", "no"]).all()
-    assert result["reached"].iloc[1] == quality["class_accuracy"].iloc[-1]
+    assert len(result) == 5 and result["met"].isin(["yes", "no"]).all()
+    assert result["reached"].iloc[1:3].tolist() == pytest.approx([1, 0.0325])
+    assert result["reached"].iloc[3] == quality["class_accuracy"].iloc[-1]

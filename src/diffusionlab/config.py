@@ -13,17 +13,19 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+# libyaml's loader when PyYAML has it: every Snakemake command validates the config, and the
+# pure-Python loader takes a tenth of a second on the schemas.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class ConfigError(ValueError):
     """The config breaks the schema; the message names the offending key."""
 
 
-def _registry(folder: Path) -> Registry:
-    """Every *.schema.yaml of the folder, addressable by its file name."""
-    return Registry().with_resources(
-        (p.name, Resource.from_contents(yaml.safe_load(p.read_text()), DRAFT202012))
-        for p in sorted(folder.glob("*.schema.yaml"))
-    )
+def _schemas(folder: Path) -> dict[str, dict]:
+    """Every *.schema.yaml of the folder by file name."""
+    return {p.name: yaml.load(p.read_text(), Loader=_LOADER)
+            for p in sorted(folder.glob("*.schema.yaml"))}
 
 
 def key_path(parts) -> str:
@@ -33,8 +35,12 @@ def key_path(parts) -> str:
 def validate(config: dict, schema_path: str | Path) -> None:
     """Raise ConfigError naming the first offending key (all of them, one line each)."""
     schema_path = Path(schema_path)
-    schema = yaml.safe_load(schema_path.read_text())
-    validator = Draft202012Validator(schema, registry=_registry(schema_path.parent))
+    schemas = _schemas(schema_path.parent)
+    registry = Registry().with_resources(
+        (name, Resource.from_contents(contents, DRAFT202012)) for name, contents in schemas.items()
+    )
+    schema = schemas.get(schema_path.name) or yaml.load(schema_path.read_text(), Loader=_LOADER)
+    validator = Draft202012Validator(schema, registry=registry)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return
