@@ -42,6 +42,10 @@ def step_log_variance(
     beta_t (1 - abar_t') / (1 - abar_t), and "learned_range" interpolates their logarithms
     with the model's output v in [-1, 1]: frac = (v + 1) / 2, log sigma^2 = frac log beta_t +
     (1 - frac) log posterior -- diffusers' DDPMScheduler._get_variance for the same (t, t').
+
+    The exercise calls `_get_variance(t, v)` at the current t; diffusers then takes t' from the
+    timesteps set on the scheduler (the strided ones during a pipeline's loop, so the jump's
+    variance, as here and in `DDPMScheduler.step`), or t - 1 when none are set.
     """
     beta = 1.0 - abar_t / abar_prev
     # diffusers clamps the posterior variance before its log; it is 0 when t' = 0 at stride 1.
