@@ -91,10 +91,12 @@ def test_checkpoints_and_targets_jobs(files, classifier):
         metrics.checkpoints(str(files / "mnist.pt"), str(classifier), [str(files / "class.pt")],
                             str(table), epochs=[1], num_samples=500, **job)
     targets, losses = files / "targets.csv", files / "time_losses.csv"
-    losses.write_text("epoch,step,loss\n1,0,0.5\n1,1,0.08\n2,0,0.03\n2,1,0.035\n")
+    # 2 epochs of 30 steps, 0.5 then 0.03: the 50-step mean is below 0.1 from step 52 on
+    rows = [f"{1 + i // 30},{i % 30},{0.5 if i < 10 else 0.03}\n" for i in range(60)]
+    losses.write_text("epoch,step,loss\n" + "".join(rows))
     script("evaluation_targets").main(str(files / "classifier.json"), str(losses), str(table),
                                       str(targets), guidance=5.0)
     result = pd.read_csv(targets)
     assert len(result) == 5 and result["met"].isin(["yes", "no"]).all()
-    assert result["reached"].iloc[1:3].tolist() == pytest.approx([1, 0.0325])
+    assert result["reached"].iloc[1:3].tolist() == pytest.approx([52, 0.03])
     assert result["reached"].iloc[3] == quality["class_accuracy"].iloc[-1]
