@@ -320,7 +320,7 @@ rule evaluation_targets:
             else {}
         ),
         classifier_info=rules.train_classifier.output.info,
-        time_losses="results/part_b/time/losses.csv",
+        time_losses=rules.train_time.output.losses,
         class_quality=rules.evaluate_checkpoints.output.table.format(model="class"),
         code=src("evaluation/targets"),
     output:
@@ -334,7 +334,7 @@ rule evaluation_targets:
     conda:
         CONDA_ENV
     params:
-        args={"guidance": config["part_b"]["class"]["guidance"]},
+        args={"guidance": model_guidance("class")},
     script:
         "../scripts/evaluation_targets.py"
 

@@ -33,14 +33,15 @@ def key_path(parts) -> str:
 
 
 def validate(config: dict, schema_path: str | Path) -> None:
-    """Raise ConfigError naming the first offending key (all of them, one line each)."""
+    """Raise ConfigError naming the first offending key (all of them, one line each).
+
+    schema_path: a *.schema.yaml file; the others of its folder are what it may refer to."""
     schema_path = Path(schema_path)
     schemas = _schemas(schema_path.parent)
     registry = Registry().with_resources(
         (name, Resource.from_contents(contents, DRAFT202012)) for name, contents in schemas.items()
     )
-    schema = schemas.get(schema_path.name) or yaml.load(schema_path.read_text(), Loader=_LOADER)
-    validator = Draft202012Validator(schema, registry=registry)
+    validator = Draft202012Validator(schemas[schema_path.name], registry=registry)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return
