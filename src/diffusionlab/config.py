@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -42,11 +43,11 @@ def validate(config: dict, schema_path: str | Path) -> None:
         (name, Resource.from_contents(contents, DRAFT202012)) for name, contents in schemas.items()
     )
     validator = Draft202012Validator(schemas[schema_path.name], registry=registry)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    errors = _most_relevant(list(validator.iter_errors(config)))
     if not errors:
         return
     lines = []
-    for err in errors:
+    for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         where = key_path(err.absolute_path)
         if err.validator == "additionalProperties":
             known = sorted(err.schema.get("properties", {}))
@@ -54,3 +55,23 @@ def validate(config: dict, schema_path: str | Path) -> None:
         else:
             lines.append(f"config key {where}: {err.message}")
     raise ConfigError("invalid config: " + "; ".join(lines))
+
+
+def _most_relevant(errors: list) -> list:
+    """The errors a person can act on.
+
+    An anyOf/oneOf error stands for the sub-error that best matches the value (jsonschema's
+    best_match), not "is not valid under any of the given schemas". An unevaluatedProperties
+    error next to another error under the same key is dropped: a failing allOf branch leaves
+    every key it defines unevaluated, so that error would list all the valid keys (a misspelt
+    key is still reported once the other error is fixed).
+    """
+    errors = [best_match(err.context) if err.context else err for err in errors]
+    real = [err for err in errors if err.validator != "unevaluatedProperties"]
+
+    def covered(err) -> bool:
+        path = list(err.absolute_path)
+        return any(list(other.absolute_path)[:len(path)] == path for other in real)
+
+    return real + [err for err in errors
+                   if err.validator == "unevaluatedProperties" and not covered(err)]

