@@ -4,6 +4,7 @@ import os
 
 from snakemake.exceptions import WorkflowError
 
+from diffusionlab.codedeps import ImportGraph
 from diffusionlab.part_a import workflow as part_a_workflow
 from diffusionlab.site import workflow as site_workflow
 from diffusionlab.workflow import MODELS, checkpoint_epochs, train_settings
@@ -17,14 +18,23 @@ os.environ.setdefault("DIFFUSIONLAB_ROOT", workflow.basedir)
 REPORT_CAPTIONS = "../workflow-report/captions"
 
 
-def src(*modules):
-    """Package modules a job imports. Snakemake does not track imports, so declare them."""
-    package = os.path.join(workflow.basedir, "src", "diffusionlab")
+# The package's import graph, each module parsed once per workflow load.
+IMPORTS = ImportGraph(os.path.join(workflow.basedir, "src"))
+
+
+def code_inputs(script):
+    """The package modules scripts/<script> can import, directly or not: a rule's `code`
+    inputs. Snakemake does not track imports; the graph does (diffusionlab.codedeps)."""
+    path = os.path.join(workflow.basedir, "scripts", script)
     # Relative to the working directory, so `--directory elsewhere` still finds them.
-    return [
-        os.path.relpath(os.path.join(package, f"{m}.py"))
-        for m in ("jobs", "runtime") + modules
-    ]
+    return [os.path.relpath(p) for p in IMPORTS.script_modules(path)]
+
+
+def data_settings(data):
+    """The data section without the settings its source ignores: `root` is read by the
+    torchvision and folder sources only, `embedded_test_size` by the embedded one."""
+    ignored = "root" if data["source"] == "embedded" else "embedded_test_size"
+    return {k: v for k, v in data.items() if k != ignored}
 
 
 def all_cores(wildcards):
@@ -169,13 +179,7 @@ def part_b_figures():
     return files
 
 
-# Part A (constants of rules/part_a.smk: PART_A_CODE, PART_A_DEEPFLOYD_CODE, PART_A_EMBEDDINGS)
-
-
-def part_a_code(wildcards):
-    if wildcards.backend == "deepfloyd":
-        return PART_A_CODE + PART_A_DEEPFLOYD_CODE
-    return PART_A_CODE
+# Part A (constants of rules/part_a.smk: PART_A_EMBEDDINGS)
 
 
 def part_a_inputs(figure):
@@ -215,10 +219,25 @@ def part_a_backend(wildcards):
     return part_a_workflow.backend_spec(config, wildcards.backend)
 
 
-def part_a_input_data(wildcards):
-    """The prepared MNIST data, for inputs that are test digits (mnist:N)."""
-    source = config["part_a"][wildcards.backend]["images"][wildcards.name]
-    return {"data": DATA} if source.startswith("mnist:") else {}
+def part_a_source(wildcards):
+    return config["part_a"][wildcards.backend]["images"][wildcards.name]
+
+
+def part_a_input_files(wildcards):
+    """What an input image is made from besides settings: the prepared MNIST data for a test
+    digit (mnist:N), the image file for a local path or a URL (its cached download)."""
+    source = part_a_source(wildcards)
+    if source.startswith("mnist:"):
+        return {"data": DATA}
+    file = part_a_workflow.source_file(source)
+    return {"image": file} if file else {}
+
+
+def part_a_input_setting(wildcards):
+    """The source of an input image as a setting: None when it is a file, an input instead
+    (its path may be absolute, and what counts is its content)."""
+    source = part_a_source(wildcards)
+    return None if part_a_workflow.source_file(source) else source
 
 
 def part_a_shown(backend):
@@ -239,4 +258,10 @@ def part_a_upstream(backend):
         for image in part_a_workflow.job_images(config, backend, job)
     }
     files = [part_a_workflow.input_path(backend, image) for image in images]
+    sources = [config["part_a"][backend]["images"][image] for image in images]
+    files += [
+        part_a_workflow.download_path(s)
+        for s in sources
+        if s.startswith(part_a_workflow.URL_PREFIXES)
+    ]
     return files + ([PART_A_EMBEDDINGS] if backend == "deepfloyd" else [])

@@ -1,6 +1,6 @@
 rule data:
     input:
-        code=src("data"),
+        code=code_inputs("prepare_data.py"),
     output:
         tensors=DATA,
         meta=DATA_META,
@@ -11,6 +11,6 @@ rule data:
     conda:
         CONDA_ENV
     params:
-        data=config["data"],
+        data=data_settings(config["data"]),
     script:
         "../scripts/prepare_data.py"

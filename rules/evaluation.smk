@@ -4,31 +4,13 @@
 from diffusionlab.evaluation import part_a_workflow as eval_part_a
 
 EVAL = config["evaluation"]
-# Package modules each script imports, directly or through the evaluation modules.
-CLASSIFIER_MODULES = (
-    "data",
-    "schedule",
-    "unet",
-    "training",
-    "evaluation/__init__",
-    "evaluation/batched",
-    "evaluation/classifier",
-)
-SAMPLING_MODULES = CLASSIFIER_MODULES + (
-    "sampling",
-    "figures",
-    "evaluation/fast_sampling",
-    "evaluation/frechet",
-    "evaluation/sample_quality",
-    "evaluation/plots",
-)
 CLASSIFIER = "results/evaluation/classifier.pt"
 
 
 rule train_classifier:
     input:
         data=DATA,
-        code=src(*CLASSIFIER_MODULES),
+        code=code_inputs("evaluation_classifier.py"),
     output:
         model=CLASSIFIER,
         info="results/evaluation/classifier.json",
@@ -58,9 +40,7 @@ rule evaluate_denoiser:
             checkpoint("denoiser", e)
             for e in checkpoint_epochs(config["part_b"], "denoiser")
         ],
-        code=src(
-            *CLASSIFIER_MODULES, "figures", "evaluation/denoising", "evaluation/plots"
-        ),
+        code=code_inputs("evaluation_metrics.py"),
     output:
         **for_report_all(
             {
@@ -113,7 +93,7 @@ rule evaluate_checkpoints:
             checkpoint(w.model, e)
             for e in checkpoint_epochs(config["part_b"], w.model)
         ],
-        code=src(*SAMPLING_MODULES),
+        code=code_inputs("evaluation_metrics.py"),
     output:
         table=for_report(
             "results/evaluation/checkpoints_{model}.csv",
@@ -149,7 +129,7 @@ rule evaluate_sampler_steps:
         data=DATA,
         classifier=CLASSIFIER,
         checkpoint=lambda w: final_checkpoint(w.model),
-        code=src(*SAMPLING_MODULES),
+        code=code_inputs("evaluation_metrics.py"),
     output:
         **for_report_all(
             {
@@ -190,7 +170,7 @@ rule evaluate_guidance:
     input:
         classifier=CLASSIFIER,
         checkpoint=final_checkpoint("class"),
-        code=src(*SAMPLING_MODULES),
+        code=code_inputs("evaluation_metrics.py"),
     output:
         **for_report_all(
             {
@@ -232,18 +212,6 @@ EVAL_PART_A_FILES = eval_part_a.files(config)
 EVAL_PART_A_BENCHMARKS = []
 
 if EVAL_PART_A_FILES:
-    EVAL_PART_A_CODE = list(
-        dict.fromkeys(
-            PART_A_CODE
-            + src(
-                *CLASSIFIER_MODULES,
-                "figures",
-                "evaluation/illusions",
-                "evaluation/part_a_jobs",
-                "evaluation/plots",
-            )
-        )
-    )
     # The figures' own images when they hold enough of them, else the model to sample from.
     if eval_part_a.judges_figure_images(config):
         EVAL_ILLUSION_IMAGES = {"figure_tensors": eval_part_a.figure_images(config)}
@@ -254,7 +222,7 @@ if EVAL_PART_A_FILES:
         input:
             **EVAL_ILLUSION_IMAGES,
             classifier=CLASSIFIER,
-            code=EVAL_PART_A_CODE,
+            code=code_inputs("evaluation_part_a.py"),
         output:
             **for_report_all(
                 eval_part_a.outputs(eval_part_a.ILLUSION_OUTPUTS),
@@ -282,7 +250,7 @@ if EVAL_PART_A_FILES:
             data=DATA,
             classifier=CLASSIFIER,
             checkpoint=final_checkpoint("class"),
-            code=EVAL_PART_A_CODE,
+            code=code_inputs("evaluation_part_a.py"),
         output:
             **for_report_all(
                 eval_part_a.outputs(eval_part_a.SDEDIT_OUTPUTS),
@@ -312,6 +280,46 @@ if EVAL_PART_A_FILES:
     ]
 
 
+# The samples the targets read: each model's last epoch drawn as its figure (rule sample) draws
+# its grid, in as many batches of the figure's size as evaluation.targets.samples_per_digit
+# asks for; the judge's reading of each sample, and how they were drawn.
+def figure_sampling(wildcards):
+    """The settings of a model's sample figures (rule sample), less their animation."""
+    args = sampling_args(wildcards)
+    del args["frame_every"], args["frame_ms"]
+    return args
+
+
+rule evaluate_target_samples:
+    input:
+        data=DATA,
+        classifier=CLASSIFIER,
+        checkpoint=lambda w: final_checkpoint(w.model),
+        code=code_inputs("evaluation_metrics.py"),
+    output:
+        table="results/evaluation/target_samples_{model}.csv",
+        drawn="results/evaluation/target_samples_{model}.json",
+    log:
+        "logs/evaluation/evaluate_target_samples_{model}.log",
+    benchmark:
+        "results/benchmarks/evaluation_target_samples_{model}.tsv"
+    wildcard_constraints:
+        model="time|class",
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        job="target_samples",
+        args=lambda w: {
+            **figure_sampling(w),
+            "samples_per_digit": EVAL["targets"]["samples_per_digit"],
+        },
+    script:
+        "../scripts/evaluation_metrics.py"
+
+
 rule evaluation_targets:
     input:
         **(
@@ -321,7 +329,10 @@ rule evaluation_targets:
         ),
         classifier_info=rules.train_classifier.output.info,
         time_losses=rules.train_time.output.losses,
-        class_quality=rules.evaluate_checkpoints.output.table.format(model="class"),
+        time_samples=rules.evaluate_target_samples.output.table.format(model="time"),
+        time_drawn=rules.evaluate_target_samples.output.drawn.format(model="time"),
+        class_samples=rules.evaluate_target_samples.output.table.format(model="class"),
+        class_drawn=rules.evaluate_target_samples.output.drawn.format(model="class"),
         code=src("evaluation/targets"),
     output:
         table=for_report(
@@ -333,8 +344,6 @@ rule evaluation_targets:
         "results/benchmarks/evaluation_targets.tsv"
     conda:
         CONDA_ENV
-    params:
-        args={"guidance": model_guidance("class")},
     script:
         "../scripts/evaluation_targets.py"
 

@@ -12,19 +12,7 @@ except ConfigError as err:
 
 PART_A = config["part_a"]
 PART_A_EMBEDDINGS = part_a_workflow.path("deepfloyd", "prompt_embeddings.pt")
-PART_A_CODE = src(
-    "data",
-    "figures",
-    "schedule",
-    "training",
-    "unet",
-    *(
-        f"part_a/{m}"
-        for m in ("__init__", "backend", "denoise", "digit_prompts", "edit", "figures")
-        + ("filters", "guidance", "images", "jobs", "mnist", "timesteps", "views")
-    ),
-)
-PART_A_DEEPFLOYD_CODE = src("part_a/deepfloyd")
+PART_A_DOWNLOADS = part_a_workflow.downloads(config)
 
 
 wildcard_constraints:
@@ -34,7 +22,7 @@ wildcard_constraints:
 
 rule part_a_embeddings:
     input:
-        code=PART_A_CODE + PART_A_DEEPFLOYD_CODE,
+        code=code_inputs("part_a_embeddings.py"),
     output:
         embeddings=PART_A_EMBEDDINGS,
     log:
@@ -55,10 +43,28 @@ rule part_a_embeddings:
         "../scripts/part_a_embeddings.py"
 
 
+rule part_a_download:
+    output:
+        image=part_a_workflow.DOWNLOADS + "/{download}",
+    log:
+        "logs/part_a/downloads/{download}.log",
+    benchmark:
+        "results/benchmarks/part_a_download_{download}.tsv"
+    wildcard_constraints:
+        download="[^/]+",
+    conda:
+        CONDA_ENV
+    params:
+        job="download",
+        url=lambda w, output: PART_A_DOWNLOADS[output.image],
+    script:
+        "../scripts/part_a_inputs.py"
+
+
 rule part_a_input:
     input:
-        unpack(part_a_input_data),
-        code=PART_A_CODE,
+        unpack(part_a_input_files),
+        code=code_inputs("part_a_inputs.py"),
     output:
         image=part_a_workflow.input_path("{backend}", "{name}"),
     log:
@@ -68,7 +74,8 @@ rule part_a_input:
     conda:
         CONDA_ENV
     params:
-        source=lambda w: PART_A[w.backend]["images"][w.name],
+        job="prepare",
+        source=part_a_input_setting,
         shape=lambda w: part_a_workflow.INPUT_SHAPES[w.backend],
         dark_background=lambda w: w.backend == "mnist",
     script:
@@ -78,7 +85,7 @@ rule part_a_input:
 rule part_a_sampling:
     input:
         unpack(part_a_inputs("sampling")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "sampling.png"), "part_a_sampling"
@@ -106,7 +113,7 @@ rule part_a_upsampling:
     input:
         unpack(part_a_inputs("sampling_upsampled")),
         stage_1=part_a_workflow.path("{backend}", "sampling.pt"),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "sampling_upsampled.png"),
@@ -135,7 +142,7 @@ rule part_a_upsampling:
 rule part_a_forward:
     input:
         unpack(part_a_inputs("forward")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "forward.png"), "part_a_forward"
@@ -161,7 +168,7 @@ rule part_a_forward:
 rule part_a_denoising:
     input:
         unpack(part_a_inputs("denoising")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         blur=part_a_report(part_a_workflow.path("{backend}", "blur.png"), "part_a_blur"),
         one_step=part_a_report(
@@ -188,7 +195,7 @@ rule part_a_denoising:
 rule part_a_iterative:
     input:
         unpack(part_a_inputs("iterative")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         strip=part_a_report(
             part_a_workflow.path("{backend}", "iterative.png"), "part_a_iterative"
@@ -218,7 +225,7 @@ rule part_a_iterative:
 rule part_a_samples:
     input:
         unpack(part_a_inputs("{kind}")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "{kind}.png"), "part_a_samples"
@@ -246,7 +253,7 @@ rule part_a_samples:
 rule part_a_edits:
     input:
         unpack(part_a_inputs("{edit}")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "{edit}.png"), "part_a_edits"
@@ -274,7 +281,7 @@ rule part_a_edits:
 rule part_a_inpainting:
     input:
         unpack(part_a_inputs("inpainting_{k}")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "inpainting_{k}.png"),
@@ -301,7 +308,7 @@ rule part_a_inpainting:
 rule part_a_illusion:
     input:
         unpack(part_a_inputs("{illusion}_{k}")),
-        code=part_a_code,
+        code=code_inputs("part_a_jobs.py"),
     output:
         figure=part_a_report(
             part_a_workflow.path("{backend}", "{illusion}_{k}.png"), "part_a_illusion"

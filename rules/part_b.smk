@@ -1,9 +1,6 @@
 # Part B: UNets and DDPMs trained from scratch on MNIST.
 
 PART_B = config["part_b"]
-TRAIN_CODE = src("data", "unet", "schedule", "training", "part_b")
-# Batched inference and error measures that part B's denoiser figures share with evaluation.
-EVAL_HELPERS = ("evaluation/__init__", "evaluation/batched", "evaluation/denoising")
 
 
 for model in MODELS:
@@ -13,7 +10,7 @@ for model in MODELS:
             f"train_{model}"
         input:
             data=DATA,
-            code=TRAIN_CODE,
+            code=code_inputs("train.py"),
         output:
             checkpoints=[checkpoint(model, e) for e in checkpoint_epochs(PART_B, model)],
             losses=f"results/part_b/{model}/losses.csv",
@@ -41,7 +38,7 @@ for model in MODELS:
 rule loss_curve:
     input:
         losses="results/part_b/{model}/losses.csv",
-        code=src("figures", "part_b"),
+        code=code_inputs("part_b_figures.py"),
     output:
         out=for_report("results/part_b/{model}/loss.png", "loss", "B", part_b_section),
     log:
@@ -69,7 +66,7 @@ rule loss_curve:
 rule noising_figure:
     input:
         data=DATA,
-        code=src("data", "figures", "part_b"),
+        code=code_inputs("part_b_figures.py"),
     output:
         out=for_report("results/part_b/noising.png", "noising", "B", "1.2"),
     log:
@@ -93,7 +90,7 @@ rule denoiser_results:
     input:
         data=DATA,
         checkpoint=checkpoint("denoiser", "{epoch}"),
-        code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
+        code=code_inputs("part_b_figures.py"),
     output:
         out=for_report(
             "results/part_b/denoiser/results_epoch{epoch}.png",
@@ -126,7 +123,7 @@ rule denoiser_ood:
     input:
         data=DATA,
         checkpoint=final_checkpoint("denoiser"),
-        code=src("data", "figures", "part_b", "unet", "training", *EVAL_HELPERS),
+        code=code_inputs("part_b_figures.py"),
     output:
         figure=for_report("results/part_b/denoiser/ood.png", "ood", "B", "1.2.2"),
         metrics=for_report(
@@ -156,7 +153,7 @@ rule denoiser_ood:
 rule sample:
     input:
         checkpoint=checkpoint("{model}", "{epoch}"),
-        code=src("figures", "part_b", "sampling", "schedule", "unet", "training"),
+        code=code_inputs("sample.py"),
     output:
         grid=for_report(
             "results/part_b/{model}/samples_epoch{epoch}.png",

@@ -8,17 +8,7 @@ import glob
 report: "../workflow-report/workflow.rst"
 
 
-SITE_CODE = src(
-    *(
-        f"site/{m}"
-        for m in ("__init__", "catalogue", "files", "manifest", "maths")
-        + ("provenance", "publish", "render", "tables", "workflow")
-    ),
-    # what scripts/report.py reads of the workflow's glue
-    *("config", "workflow", "part_a/__init__", "part_a/workflow"),
-    *("part_a/digit_prompts", "part_a/timesteps"),
-    *("evaluation/__init__", "evaluation/part_a_workflow"),
-)
+SITE_CODE = code_inputs("report.py")
 TEMPLATES = sorted(
     os.path.relpath(p)
     for p in glob.glob(
@@ -128,7 +118,7 @@ rule report:
             "config": config,
             "not_run": NOT_RUN,
             "templates": os.path.relpath(os.path.join(workflow.basedir, "templates")),
-            "repo": workflow.basedir,
+            "repo": os.path.relpath(workflow.basedir),
         },
     script:
         "../scripts/report.py"

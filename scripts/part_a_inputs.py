@@ -1,16 +1,34 @@
-"""Rule part_a_input: one input image of part A, at the size and channels of its backend."""
+"""Rules part_a_download and part_a_input: an image fetched from its URL once (cached as PNG for
+every job that reads it), and one input image of part A at the size and channels of its
+backend."""
 
 from diffusionlab.jobs import run_job
+from diffusionlab.part_a.images import open_image
 from diffusionlab.part_a.jobs import resolve_input, save_input
 
+# Modes a PNG file holds as they are; others (CMYK, YCbCr, ...) are stored as RGB.
+PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 
-def main(source: str, shape: tuple[int, int], dark_background: bool, out: str,
-         data: str | None = None) -> None:
+
+def download(url: str, out: str) -> None:
+    image = open_image(url)
+    (image if image.mode in PNG_MODES else image.convert("RGB")).save(out, format="PNG")
+    print(f"{url}: {image.width}x{image.height} {image.mode}")
+
+
+def prepare(source: str | None, shape: tuple[int, int], dark_background: bool, out: str,
+            data: str | None = None, image: str | None = None) -> None:
+    """The input image from its file (`image`: a local path or a download) or, when it reads
+    none, from its source string (drawn:D, mnist:N with the prepared `data`, skimage:NAME)."""
     size, channels = shape
-    save_input(resolve_input(source, size, channels, data, dark_background), out)
+    tensor = resolve_input(image or source, size, channels, data, dark_background)
+    save_input(tensor, out)
 
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
-    run_job(main, sm.log[0], sm.params.source, sm.params.shape, sm.params.dark_background,
-            sm.output.image, sm.input.get("data"))
+    if sm.params.job == "download":
+        run_job(download, sm.log[0], sm.params.url, sm.output.image)
+    else:
+        run_job(prepare, sm.log[0], sm.params.source, sm.params.shape, sm.params.dark_background,
+                sm.output.image, sm.input.get("data"), sm.input.get("image"))

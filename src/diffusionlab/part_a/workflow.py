@@ -7,6 +7,10 @@ that must refer to each other, prompts a backend cannot read, timesteps out of r
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
 from ..config import ConfigError
 from .digit_prompts import prompt_digit
 from .timesteps import strided_timesteps
@@ -22,6 +26,12 @@ EDITS = {  # edit figure -> (images key, prompt key, title)
     "text_sdedit": ("text_sdedit_images", "edit_prompt", "text-guided SDEdit"),
 }
 ILLUSIONS = {"anagram": "anagrams", "view": "more_views", "hybrid": "hybrids"}
+# Images fetched from URLs, once for every backend and job (rule part_a_download).
+DOWNLOADS = f"{RESULTS}/downloads"
+URL_PREFIXES = ("http://", "https://")
+# Sources that read no file of the user's: a drawn digit, a test digit (the prepared data, an
+# input of its own), a photo inside the scikit-image wheel.
+BUILT_IN_PREFIXES = ("drawn:", "mnist:", "skimage:")
 
 
 def path(backend: str, name: str) -> str:
@@ -30,6 +40,33 @@ def path(backend: str, name: str) -> str:
 
 def input_path(backend: str, name: str) -> str:
     return path(backend, f"inputs/{name}.png")
+
+
+def download_path(url: str) -> str:
+    """Where the image at `url` is cached, as PNG: the URL's file stem and a digest of it all."""
+    stem = PurePosixPath(urlsplit(url).path).stem or "image"
+    return f"{DOWNLOADS}/{stem}-{hashlib.sha256(url.encode()).hexdigest()[:12]}.png"
+
+
+def source_file(source: str) -> str | None:
+    """The file an image source is read from, which the job that prepares it takes as input:
+    the cached download of a URL, a local path itself, None for the built-in sources."""
+    if source.startswith(URL_PREFIXES):
+        return download_path(source)
+    if source.startswith(BUILT_IN_PREFIXES):
+        return None
+    return source
+
+
+def downloads(config: dict) -> dict[str, str]:
+    """{cached file: URL} of every URL among the images of the backends in part_a.backends."""
+    part_a = config["part_a"]
+    return {
+        download_path(source): source
+        for backend in part_a["backends"]
+        for source in part_a[backend]["images"].values()
+        if source.startswith(URL_PREFIXES)
+    }
 
 
 def prompts(section: dict) -> list[str]:
