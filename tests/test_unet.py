@@ -98,3 +98,43 @@ def test_conditioning_changes_the_output():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown UNet kind"):
         build("transformer", 8)
+
+
+KINDS = ["unconditional", "time", "class"]
+
+
+def call(model, kind, x, num_classes=10):
+    """The model's forward pass with the inputs its kind takes."""
+    t = torch.rand(x.shape[0])
+    c = torch.nn.functional.one_hot(torch.arange(x.shape[0]) % num_classes, num_classes).float()
+    if kind == "unconditional":
+        return model(x)
+    return model(x, t) if kind == "time" else model(x, t, c)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("channels, size", [(3, 32), (3, 64), (2, 12)])
+def test_any_channel_count_and_size_divisible_by_4(kind, channels, size):
+    d = 4
+    model = build(kind, d, channels=channels, image_size=size, num_classes=3)
+    out = call(model, kind, torch.randn(2, channels, size, size), num_classes=3)
+    assert out.shape == (2, channels, size, size)
+    out.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    # The bottleneck vector pools the whole S/4 x S/4 map, which the Unflatten restores.
+    assert model.flatten[0].kernel_size == size // 4
+    assert model.unflatten[0].kernel_size == (size // 4, size // 4)
+    assert model.unflatten[0].stride == (size // 4, size // 4)
+
+
+def test_class_count_is_a_parameter():
+    model = build("class", 4, num_classes=3)
+    assert model.num_classes == 3
+    assert model.c1[0].in_features == model.c2[0].in_features == 3
+    assert n_params(model) == n_params(build("class", 4)) - 7 * (2 * 4 + 4)
+
+
+@pytest.mark.parametrize("size", [30, 2, 0])
+def test_sizes_the_course_unet_cannot_halve_twice_are_refused(size):
+    with pytest.raises(ValueError, match="multiple of 4"):
+        build("time", 4, image_size=size)

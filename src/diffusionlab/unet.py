@@ -1,10 +1,11 @@
-"""The three MNIST UNets of part B, block for block as in the exercise.
+"""The three UNets of part B ("course" UNets), block for block as in the exercise.
 
-Shapes for a 28x28 input with hidden width D:
+Shapes for a C x S x S input (S divisible by 4; the exercise has C = 1, S = 28) and hidden
+width D:
 
-    ConvBlock(1->D) @28 -> DownBlock(D->D) @14 -> DownBlock(D->2D) @7 -> Flatten @1
-    -> Unflatten(2D) @7 -> cat skip@7 (4D) -> UpBlock(4D->D) @14 -> cat skip@14 (2D)
-    -> UpBlock(2D->D) @28 -> cat skip@28 (2D) -> ConvBlock(2D->D) -> Conv(D->1)
+    ConvBlock(C->D) @S -> DownBlock(D->D) @S/2 -> DownBlock(D->2D) @S/4 -> Flatten @1
+    -> Unflatten(2D) @S/4 -> cat skip@S/4 (4D) -> UpBlock(4D->D) @S/2 -> cat skip@S/2 (2D)
+    -> UpBlock(2D->D) @S -> cat skip@S (2D) -> ConvBlock(2D->D) -> Conv(D->C)
 
 The time-conditioned UNet adds FCBlock(t) to the Unflatten and first UpBlock outputs;
 the class-conditioned one also scales them by FCBlock(c) first.
@@ -31,15 +32,15 @@ def up_conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.GELU())
 
 
-def flatten() -> nn.Sequential:
-    """AvgPool2d(7) + GELU: 7x7 -> 1x1."""
-    return nn.Sequential(nn.AvgPool2d(7), nn.GELU())
+def flatten(size: int) -> nn.Sequential:
+    """AvgPool2d(size) + GELU: size x size -> 1x1 (7 for 28x28 images)."""
+    return nn.Sequential(nn.AvgPool2d(size), nn.GELU())
 
 
-def unflatten(channels: int) -> nn.Sequential:
-    """ConvTranspose2d(k7, s7, p0) + BatchNorm + GELU: 1x1 -> 7x7."""
+def unflatten(channels: int, size: int) -> nn.Sequential:
+    """ConvTranspose2d(k=size, s=size, p0) + BatchNorm + GELU: 1x1 -> size x size."""
     return nn.Sequential(
-        nn.ConvTranspose2d(channels, channels, 7, 7, 0), nn.BatchNorm2d(channels), nn.GELU()
+        nn.ConvTranspose2d(channels, channels, size, size, 0), nn.BatchNorm2d(channels), nn.GELU()
     )
 
 
@@ -61,36 +62,49 @@ def fc_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class UnconditionalUNet(nn.Module):
-    """The one-step denoiser: maps a noisy digit to a clean one."""
+    """The one-step denoiser: maps a noisy image to a clean one."""
 
-    def __init__(self, in_channels: int = 1, hidden: int = 128):
+    kind = "unconditional"
+
+    def __init__(self, channels: int = 1, hidden: int = 128, image_size: int = 28):
         super().__init__()
+        if image_size < 4 or image_size % 4:
+            raise ValueError(f"image_size {image_size} must be a multiple of 4 (two halvings)")
         d = hidden
         self.hidden = d
-        self.in_channels = in_channels
-        self.first = conv_block(in_channels, d)
+        self.channels = channels
+        self.image_size = image_size
+        self.first = conv_block(channels, d)
         self.down1 = down_block(d, d)
         self.down2 = down_block(d, 2 * d)
-        self.flatten = flatten()
-        self.unflatten = unflatten(2 * d)
+        self.flatten = flatten(image_size // 4)
+        self.unflatten = unflatten(2 * d, image_size // 4)
         self.up1 = up_block(4 * d, d)
         self.up2 = up_block(2 * d, d)
         self.last = conv_block(2 * d, d)
-        self.out = nn.Conv2d(d, in_channels, 3, 1, 1)
+        self.out = nn.Conv2d(d, channels, 3, 1, 1)
+
+    @property
+    def spec(self) -> dict:
+        """What rebuilds this model (diffusionlab.models.build_from_spec)."""
+        return {"arch": "course", "kind": self.kind, "channels": self.channels,
+                "image_size": self.image_size, "num_classes": getattr(self, "num_classes", None),
+                "hidden": self.hidden}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        s28 = self.first(x)
-        s14 = self.down1(s28)
-        s7 = self.down2(s14)
-        return s28, s14, s7, self.unflatten(self.flatten(s7))
+        s_full = self.first(x)
+        s_half = self.down1(s_full)
+        s_quarter = self.down2(s_half)
+        return s_full, s_half, s_quarter, self.unflatten(self.flatten(s_quarter))
 
-    def decode(self, s28, s14, s7, bottleneck, scale1=1, shift1=0, scale2=1, shift2=0):
+    def decode(self, s_full, s_half, s_quarter, bottleneck,
+               scale1=1, shift1=0, scale2=1, shift2=0):
         """Upsampling path; (scale, shift) modulate the bottleneck and the first UpBlock."""
         h = scale1 * bottleneck + shift1
-        h = self.up1(torch.cat([s7, h], dim=1))
+        h = self.up1(torch.cat([s_quarter, h], dim=1))
         h = scale2 * h + shift2
-        h = self.up2(torch.cat([s14, h], dim=1))
-        h = self.last(torch.cat([s28, h], dim=1))
+        h = self.up2(torch.cat([s_half, h], dim=1))
+        h = self.last(torch.cat([s_full, h], dim=1))
         return self.out(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,18 +114,15 @@ class UnconditionalUNet(nn.Module):
 class TimeConditionalUNet(UnconditionalUNet):
     """Predicts the noise of x_t given t/T in [0, 1]."""
 
-    def __init__(self, in_channels: int = 1, hidden: int = 64):
-        super().__init__(in_channels, hidden)
+    kind = "time"
+
+    def __init__(self, channels: int = 1, hidden: int = 64, image_size: int = 28):
+        super().__init__(channels, hidden, image_size)
         self.t1 = fc_block(1, 2 * hidden)
         self.t2 = fc_block(1, hidden)
 
-    @staticmethod
-    def _column(v: torch.Tensor, batch: int) -> torch.Tensor:
-        v = torch.as_tensor(v, dtype=torch.float32)
-        return v.reshape(-1, 1).expand(batch, -1) if v.numel() == 1 else v.reshape(batch, -1)
-
     def time_shift(self, t: torch.Tensor, batch: int, dtype: torch.dtype):
-        t = self._column(t, batch).to(self.t1[0].weight.device, dtype)
+        t = time_column(t, batch).to(self.t1[0].weight.device, dtype)
         return self.t1(t)[..., None, None], self.t2(t)[..., None, None]
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -122,8 +133,11 @@ class TimeConditionalUNet(UnconditionalUNet):
 class ClassConditionalUNet(TimeConditionalUNet):
     """Predicts the noise of x_t given t/T and a one-hot class vector c (all zeros = no class)."""
 
-    def __init__(self, in_channels: int = 1, hidden: int = 64, num_classes: int = 10):
-        super().__init__(in_channels, hidden)
+    kind = "class"
+
+    def __init__(self, channels: int = 1, hidden: int = 64, num_classes: int = 10,
+                 image_size: int = 28):
+        super().__init__(channels, hidden, image_size)
         self.num_classes = num_classes
         self.c1 = fc_block(num_classes, 2 * hidden)
         self.c2 = fc_block(num_classes, hidden)
@@ -135,6 +149,12 @@ class ClassConditionalUNet(TimeConditionalUNet):
         return self.decode(*self.encode(x), scale1, shift1, scale2, shift2)
 
 
+def time_column(t: torch.Tensor | float, batch: int) -> torch.Tensor:
+    """t/T as a (batch, 1) column: a scalar is shared by the batch, else one value per image."""
+    t = torch.as_tensor(t, dtype=torch.float32)
+    return t.reshape(-1, 1).expand(batch, -1) if t.numel() == 1 else t.reshape(batch, -1)
+
+
 MODELS = {
     "unconditional": UnconditionalUNet,
     "time": TimeConditionalUNet,
@@ -142,11 +162,16 @@ MODELS = {
 }
 
 
-def build(kind: str, hidden: int, in_channels: int = 1) -> nn.Module:
-    """The UNet of one kind ("unconditional", "time" or "class")."""
+def build(kind: str, hidden: int, channels: int = 1, image_size: int = 28,
+          num_classes: int = 10) -> nn.Module:
+    """The course UNet of one kind ("unconditional", "time" or "class"); the defaults are MNIST's.
+
+    `num_classes` only matters to the class-conditioned UNet.
+    """
     if kind not in MODELS:
         raise ValueError(f"unknown UNet kind {kind!r}; choose one of {sorted(MODELS)}")
-    return MODELS[kind](in_channels=in_channels, hidden=hidden)
+    extra = {"num_classes": num_classes} if kind == "class" else {}
+    return MODELS[kind](channels=channels, hidden=hidden, image_size=image_size, **extra)
 
 
 def one_hot(labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
