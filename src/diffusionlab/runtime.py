@@ -33,23 +33,49 @@ def pick_device(setting: str = "auto") -> torch.device:
     return device
 
 
-def cpu_has_amx() -> bool:
-    """Intel AMX makes bf16 matrix work several times faster than fp32 on the CPU."""
+def cpuinfo() -> str:
     try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return ""
 
 
-def use_bf16(setting: str, device: torch.device) -> bool:
-    """Resolve performance.precision or .sample_precision (auto, bf16, fp32) for a device."""
+def cpu_flags(info: str | None = None) -> set[str]:
+    """The instruction-set flags of the CPU (/proc/cpuinfo's `flags`; empty where unknown)."""
+    for line in (cpuinfo() if info is None else info).splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_model(info: str | None = None) -> str:
+    """The CPU's model name, e.g. "AMD EPYC 9R14" (/proc/cpuinfo, else platform's guess)."""
+    for line in (cpuinfo() if info is None else info).splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+# Instructions that compute bf16 natively, making autocast several times faster than fp32:
+# Intel AMX tiles, and AVX512-BF16 (e.g. AMD EPYC since Zen 4: 2.6x and 3.6x training speed).
+BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+def use_bf16(setting: str, device: torch.device, flags: set[str] | None = None) -> bool:
+    """Resolve performance.precision or .sample_precision (auto, bf16, fp32) for a device.
+
+    auto: bf16 on a CUDA GPU that supports it, and on a CPU with AMX or AVX512-BF16 (`flags`,
+    read from /proc/cpuinfo unless given); fp32 elsewhere, where bf16 would be emulated.
+    """
     if setting == "fp32":
         return False
     if setting == "bf16":
         return True
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_amx()
+    if device.type != "cpu":
+        return False
+    return bool(BF16_CPU_FLAGS & (cpu_flags() if flags is None else flags))
 
 
 def bf16_forward(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
@@ -81,6 +107,7 @@ def describe(device: torch.device) -> dict:
         "python": platform.python_version(),
         "cpu_threads": torch.get_num_threads(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)

@@ -4,14 +4,20 @@ Every epoch draws its shuffle and noise from a generator seeded by (seed, epoch)
 result depends only on the weights and optimiser state it starts from. After each epoch the
 full state goes atomically to `workdir/state.pt`; a run killed at any moment and started again
 continues from the last completed epoch and ends with the same weights as an uninterrupted run.
+
+The state is bound to everything that makes the weights: the settings, the training digits
+and the code (`state_key`). A state made by other settings, data or code is not resumed, and
+a finished job removes its state (`discard_resume_state`), so any rerun Snakemake starts
+(changed input, --forcerun) trains afresh while a killed job rerun unchanged resumes.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,11 +26,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import as_float
+from .jobs import UserError
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
 from .unet import build, one_hot
 
 OBJECTIVES = ("denoise", "ddpm")
+LR_SCHEDULES = ("exponential", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -35,8 +43,13 @@ class TrainSettings:
     batch_size: int
     lr: float
     seed: int
-    # ExponentialLR with gamma = lr_decay_total ** (1 / epochs); None keeps the lr constant.
+    # exponential: ExponentialLR stepped per epoch with gamma = lr_decay_total ** (1 / epochs)
+    # (None keeps the lr constant); onecycle: torch's OneCycleLR stepped per optimiser step,
+    # peaking at lr (lr_decay_total unused).
+    lr_schedule: str = "exponential"
     lr_decay_total: float | None = None
+    # Decay d of the weights' moving average that checkpoints hold (class EMA); None: no EMA.
+    ema_decay: float | None = None
     sigma: float = 0.5  # noise level of the one-step denoiser
     num_steps: int = 300  # DDPM T
     beta_start: float = 1e-4
@@ -53,6 +66,10 @@ class TrainSettings:
         bad = [e for e in self.checkpoint_epochs if not 1 <= e <= self.epochs]
         if bad:
             raise ValueError(f"checkpoint epochs {bad} lie outside 1..{self.epochs}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must lie in [0, 1) or be None, not {self.ema_decay}")
 
     @property
     def objective(self) -> str:
@@ -100,18 +117,104 @@ def new_model(s: TrainSettings) -> nn.Module:
     return build(s.kind, s.hidden)
 
 
-def make_optimizer(model: nn.Module, s: TrainSettings):
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Optimiser steps of an epoch over n digits (a last batch of one image is skipped)."""
+    return n // batch_size + (n % batch_size >= 2)
+
+
+def make_optimizer(model: nn.Module, s: TrainSettings, epoch_steps: int):
+    """Adam and the learning-rate schedule of `s` for epochs of `epoch_steps` steps."""
     opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    if s.lr_schedule == "onecycle":
+        # torch's defaults: 30% warm-up from lr / 25, cosine decay to lr / 1e5 (Adam's beta1
+        # cycles 0.95 -> 0.85 -> 0.95 against it).
+        return opt, torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=s.lr, total_steps=s.epochs * epoch_steps)
     gamma = 1.0 if s.lr_decay_total is None else s.lr_decay_total ** (1.0 / s.epochs)
     return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
 
 
-def checkpoint(model: nn.Module, s: TrainSettings, epoch: int, data_meta: dict) -> dict:
-    """What a checkpoint file holds; loadable with torch.load(weights_only=True)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+class EMA:
+    """Exponential moving average of a model's weights: the model that checkpoints hold.
+
+    Starting from the initial weights, the n-th optimiser step (n = 0, 1, ...) updates every
+    parameter as
+
+        ema <- d_n * ema + (1 - d_n) * w,    d_n = min(decay, (1 + n) / (10 + n)),
+
+    and copies the buffers (BatchNorm's running statistics). The warm-up of d_n forgets the
+    random initial weights within the first steps, so short runs average trained weights too.
+    torch.optim.swa_utils.AveragedModel would read its step count from a device buffer (a host
+    sync every step on a GPU), hence this small class with the count on the host.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).requires_grad_(False).eval()
+        self.steps = 0
+
+    def weight(self) -> float:
+        """d_n of the next update."""
+        return min(self.decay, (1 + self.steps) / (10 + self.steps))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        torch._foreach_lerp_(list(self.model.parameters()),
+                             [p.detach() for p in model.parameters()], 1.0 - self.weight())
+        for mine, theirs in zip(self.model.buffers(), model.buffers(), strict=True):
+            mine.copy_(theirs)
+        self.steps += 1
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.steps = int(state["steps"])
+
+
+def cpu_state(model: nn.Module) -> dict:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def checkpoint(model: nn.Module, s: TrainSettings, epoch: int, data_meta: dict,
+               ema: EMA | None = None) -> dict:
+    """What a checkpoint file holds; loadable with torch.load(weights_only=True).
+
+    "model" is what samplers load: the moving average when the run keeps one (the trained
+    weights then under "raw_model").
+    """
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()}
-    return {"model": state, "kind": s.kind, "hidden": s.hidden, "epoch": epoch,
-            "settings": settings, "data": data_meta}
+    ck = {"model": cpu_state(model), "kind": s.kind, "hidden": s.hidden, "epoch": epoch,
+          "settings": settings, "data": data_meta}
+    if ema is not None:
+        ck.update(model=cpu_state(ema.model), raw_model=ck["model"])
+    return ck
+
+
+def rebuilt_by(path: Path) -> str:
+    """How to rebuild a file: the rule that writes part B's checkpoints, when it is one."""
+    parts = path.parts
+    if len(parts) >= 4 and parts[-2] == "checkpoints" and parts[-4] == "part_b":
+        return f" (rule train_{parts[-3]} rebuilds it)"
+    return ""
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The contents of a checkpoint file; a corrupt or foreign file is a UserError naming it."""
+    path = Path(path)
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ck, dict) or not {"model", "kind", "hidden"} <= ck.keys():
+            raise ValueError("no model, kind and hidden entries")
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # noqa: BLE001 (torch reports a bad file in many ways)
+        raise UserError(
+            f"{path} is corrupt or not a checkpoint of this pipeline ({type(err).__name__}); "
+            f"delete it and rerun{rebuilt_by(path)}"
+        ) from err
+    return ck
 
 
 def load_checkpoint(
@@ -119,7 +222,7 @@ def load_checkpoint(
 ) -> nn.Module:
     """The model of a checkpoint, for inference; `precision` (performance.sample_precision:
     fp32, bf16 or auto) may run its forward pass in bf16 (runtime.bf16_forward)."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck = read_checkpoint(path)
     model = build(ck["kind"], ck["hidden"])
     model.load_state_dict(ck["model"])
     device = torch.device(device)
@@ -133,15 +236,77 @@ def atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def train_step(net: nn.Module, opt, s: TrainSettings, x, y, g, schedule) -> torch.Tensor:
-    """One optimisation step on a batch; the loss comes back detached and on the device (an
-    epoch's losses are read at once: reading each would stall a GPU every step)."""
+def train_step(net: nn.Module, opt, s: TrainSettings, x, y, g, schedule,
+               ema: EMA | None = None) -> torch.Tensor:
+    """One optimisation step on a batch (and the moving average's update); the loss comes back
+    detached and on the device (an epoch's losses are read at once: reading each would stall a
+    GPU every step)."""
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=s.autocast_bf16):
         loss = batch_loss(net, s, x, y, g, schedule)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    if ema is not None:
+        ema.update(net)
     return loss.detach()
+
+
+def digest(*parts) -> str:
+    """SHA-256 of strings, bytes and tensors (their bytes), in order."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, torch.Tensor):
+            part = part.detach().cpu().contiguous().view(torch.uint8).numpy()
+        elif isinstance(part, str):
+            part = part.encode()
+        h.update(part)
+    return h.hexdigest()
+
+
+def files_digest(paths: Iterable[str | os.PathLike]) -> str:
+    """Hash of the contents of files (a job's code), independent of their order and location."""
+    return digest(*sorted(digest(Path(path).read_bytes()) for path in paths))
+
+
+def state_key(s: TrainSettings, images: torch.Tensor, labels: torch.Tensor, data_meta: dict,
+              code: str) -> str:
+    """What a resume state must have been made by: these settings, digits and code."""
+    meta = json.dumps(data_meta, sort_keys=True, default=str)
+    return digest(s.fingerprint(), meta, images, labels, code)
+
+
+def discard_resume_state(workdir: str | Path) -> None:
+    """Remove a finished training's state and checkpoint copies, once its outputs are written:
+    a later run of the job (one Snakemake starts) is then a fresh training."""
+    workdir = Path(workdir)
+    for path in [workdir / "state.pt", *workdir.glob("epoch_*.pt")]:
+        path.unlink(missing_ok=True)
+    if workdir.is_dir() and not any(workdir.iterdir()):
+        workdir.rmdir()
+
+
+def checkpoint_path(workdir: Path, epoch: int) -> Path:
+    return workdir / f"epoch_{epoch:03d}.pt"
+
+
+def read_state(path: Path, key: str, s: TrainSettings, device: torch.device) -> dict | None:
+    """The resume state at `path` if it was made by `key` and its checkpoints are all there;
+    None when there is none to resume (an unreadable one gets a warning)."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        stored = state["key"]
+    except Exception as err:  # noqa: BLE001 (torch reports a bad file in many ways)
+        print(f"warning: discarding the unreadable resume state {path} ({type(err).__name__}); "
+              "training starts over")
+        return None
+    if stored != key:
+        return None
+    done = [e for e in s.checkpoint_epochs if e <= state["epoch"]]
+    if not all(checkpoint_path(path.parent, e).exists() for e in done):
+        return None
+    return state
 
 
 def train(
@@ -153,40 +318,58 @@ def train(
     data_meta: dict | None = None,
     progress: bool = True,
     after_epoch: Callable[[int], None] | None = None,
+    code: str = "",
 ) -> dict:
     """Train (or resume) and return {"losses": [(epoch, step, loss)], "checkpoints": {epoch: path}}.
 
     Checkpoints of `s.checkpoint_epochs` are written to workdir/epoch_NNN.pt as they are reached.
+    `code` identifies the code that trains (files_digest of the job's modules): a resume state
+    made by other code, settings or digits is not resumed. Once the caller has copied what it
+    keeps, discard_resume_state(workdir) ends the training.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
     data_meta = data_meta or {}
-    model = new_model(s).to(device)
-    if s.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt, sched = make_optimizer(model, s)
-    net = torch.compile(model) if s.compile else model  # shares weights with `model`
-    schedule = s.schedule() if s.objective == "ddpm" else None
+    n = train_images.shape[0]
+    epoch_steps = steps_per_epoch(n, s.batch_size)
+
+    def fresh():
+        model = new_model(s).to(device)
+        if s.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        opt, sched = make_optimizer(model, s, epoch_steps)
+        ema = EMA(model, s.ema_decay) if s.ema_decay is not None else None
+        return model, opt, sched, ema
+
+    model, opt, sched, ema = fresh()
     losses: list[tuple[int, int, float]] = []
     start = 1
+    key = state_key(s, train_images, train_labels, data_meta, code)
     state_path = workdir / "state.pt"
-    if state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        if state["fingerprint"] == s.fingerprint():
+    state = read_state(state_path, key, s, device)
+    if state is not None:
+        try:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["lr_scheduler"])
+            if ema is not None:
+                ema.load_state_dict(state["ema"])
             losses = [tuple(r) for r in state["losses"]]
             start = state["epoch"] + 1
             print(f"resuming {s.kind} training after epoch {state['epoch']} from {state_path}")
+        except Exception as err:  # noqa: BLE001 (a state of the right key, yet unusable)
+            print(f"warning: discarding the unusable resume state {state_path} "
+                  f"({type(err).__name__}); training starts over")
+            model, opt, sched, ema = fresh()
+            losses, start = [], 1
+    net = torch.compile(model) if s.compile else model  # shares weights with `model`
+    schedule = s.schedule() if s.objective == "ddpm" else None
     x_all = as_float(train_images).to(device)
     y_all = train_labels.to(device)
     if s.channels_last:
         x_all = x_all.contiguous(memory_format=torch.channels_last)
-    n = x_all.shape[0]
-    batches_per_epoch = (n + s.batch_size - 1) // s.batch_size
-    bar = tqdm(total=s.epochs * batches_per_epoch, initial=(start - 1) * batches_per_epoch,
+    bar = tqdm(total=s.epochs * epoch_steps, initial=(start - 1) * epoch_steps,
                disable=not progress, desc=f"train {s.kind}", mininterval=5)
     for epoch in range(start, s.epochs + 1):
         model.train()
@@ -197,17 +380,23 @@ def train(
             idx = order[lo : lo + s.batch_size]
             if idx.numel() < 2:  # BatchNorm cannot train on a single image
                 continue
-            epoch_losses.append(train_step(net, opt, s, x_all[idx], y_all[idx], g, schedule))
+            epoch_losses.append(
+                train_step(net, opt, s, x_all[idx], y_all[idx], g, schedule, ema))
+            if s.lr_schedule == "onecycle":
+                sched.step()
             bar.update(1)
         values = torch.stack(epoch_losses).float().cpu().tolist()
         losses.extend((epoch, step, v) for step, v in enumerate(values))
         bar.set_postfix(epoch=epoch, loss=f"{values[-1]:.4f}", refresh=False)
-        sched.step()
+        if s.lr_schedule == "exponential":
+            sched.step()
         if epoch in s.checkpoint_epochs:
-            atomic_save(checkpoint(model, s, epoch, data_meta), workdir / f"epoch_{epoch:03d}.pt")
+            atomic_save(checkpoint(model, s, epoch, data_meta, ema),
+                        checkpoint_path(workdir, epoch))
         atomic_save(
-            {"fingerprint": s.fingerprint(), "epoch": epoch, "model": model.state_dict(),
+            {"key": key, "epoch": epoch, "model": model.state_dict(),
              "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(),
+             "ema": ema.state_dict() if ema is not None else None,
              "losses": [list(r) for r in losses]},
             state_path,
         )
@@ -216,5 +405,5 @@ def train(
     bar.close()
     return {
         "losses": losses,
-        "checkpoints": {e: workdir / f"epoch_{e:03d}.pt" for e in s.checkpoint_epochs},
+        "checkpoints": {e: checkpoint_path(workdir, e) for e in s.checkpoint_epochs},
     }
