@@ -30,7 +30,9 @@ def _schemas(folder: Path) -> dict[str, dict]:
 
 
 def key_path(parts) -> str:
-    return ".".join(str(p) for p in parts) or "(top level)"
+    """["part_a", "mnist", "inpainting", 0, "box"] -> "part_a.mnist.inpainting[0].box"."""
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return path.lstrip(".") or "(top level)"
 
 
 def validate(config: dict, schema_path: str | Path) -> None:
