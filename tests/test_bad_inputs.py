@@ -226,3 +226,16 @@ def test_bad_image_file_names_itself(name, content, tmp_path, monkeypatch):
     lines = log.read_text().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0], lines
     assert not out.exists()
+
+
+def test_a_config_error_inside_a_job_is_one_line_too(tmp_path):
+    from diffusionlab.jobs import run_job
+
+    def main():
+        raise ConfigError("model spec key 'hidden': -1 is not a positive integer")
+
+    with pytest.raises(SystemExit) as caught:
+        run_job(main, tmp_path / "job.log")
+    assert caught.value.code == 1
+    assert (tmp_path / "job.log").read_text() == (
+        "error: model spec key 'hidden': -1 is not a positive integer\n")
