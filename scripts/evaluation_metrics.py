@@ -1,23 +1,32 @@
-"""Rules of the evaluation's metrics: denoiser quality, sample quality over training, faster
-samplers, guidance."""
+"""Rules of the evaluation's metrics: denoiser quality, sample quality over training, the sweeps
+over sampler steps and guidance scales, and the samples the targets are computed from."""
 
+import math
 from collections.abc import Sequence
 
+import torch
+
 from diffusionlab.data import MNIST
-from diffusionlab.evaluation.classifier import load_classifier
+from diffusionlab.evaluation.classifier import features, load_classifier
 from diffusionlab.evaluation.denoising import denoising_table
+from diffusionlab.evaluation.frechet import feature_frechet_distance
 from diffusionlab.evaluation.plots import denoising_figure, guidance_figure, steps_figure
 from diffusionlab.evaluation.sample_quality import (
     checkpoint_quality,
+    figure_batches,
     guidance_accuracy,
+    judged,
+    real_digit_reference,
     sampler_quality,
 )
-from diffusionlab.jobs import UserError, named, run_job
-from diffusionlab.runtime import pick_device, set_threads
+from diffusionlab.jobs import UserError, named, run_job, write_json
+from diffusionlab.part_b import sample_classes
+from diffusionlab.runtime import pick_device, set_threads, use_bf16
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.training import load_checkpoint
 
 FLOAT_FORMAT = "%.6g"
+NUM_DIGITS = 10
 
 
 def ddpm_schedule(schedule: dict) -> DDPMSchedule:
@@ -42,19 +51,21 @@ def denoising(data, checkpoints, table, figure, epochs, sigmas, digits, seed, de
     denoising_figure(result, figure, title=f"One-step denoising of {len(clean)} test digits")
 
 
-def load_for_floor(data, num_samples: int, key: str) -> MNIST:
-    """The data, with enough training digits for the floor of num_samples generated ones."""
+def load_for_floor(data, num_samples: int, setting: str) -> MNIST:
+    """The data, with enough training digits for the floor of num_samples generated ones;
+    `setting` names the config value that asks for them."""
     mnist = MNIST.load(data)
     if num_samples > len(mnist.train_labels):
-        raise UserError(f"{key} = {num_samples} needs as many "
-                        f"training digits for its floor; the data has {len(mnist.train_labels)}")
+        raise UserError(f"{setting} needs {num_samples} training digits for its Fréchet floor; "
+                        f"the data has {len(mnist.train_labels)}")
     return mnist
 
 
 def checkpoints(data, classifier, checkpoints, table, epochs: Sequence[int], schedule: dict,
                 spacing: str, num_samples: int, guidance: float, batch_size: int, seed: int,
                 device: str, precision: str):
-    mnist = load_for_floor(data, num_samples, "evaluation.checkpoints.num_samples")
+    mnist = load_for_floor(data, num_samples,
+                           f"evaluation.checkpoints.num_samples = {num_samples}")
     dev = pick_device(device)
     models = {e: load_checkpoint(path, dev, precision)
               for e, path in zip(epochs, checkpoints, strict=True)}
@@ -70,7 +81,8 @@ def sampler_steps(data, classifier, checkpoint, quality, timing, figure, model_n
                   num_samples: int, guidance: float, batch_size: int, seed: int, device: str,
                   precision: str):
     check_steps(steps, schedule, "evaluation.sampler_steps.steps")
-    mnist = load_for_floor(data, num_samples, "evaluation.sampler_steps.num_samples")
+    mnist = load_for_floor(data, num_samples,
+                           f"evaluation.sampler_steps.num_samples = {num_samples}")
     dev = pick_device(device)
     quality_table, timing_table = sampler_quality(
         load_checkpoint(checkpoint, dev, precision), ddpm_schedule(schedule),
@@ -81,7 +93,7 @@ def sampler_steps(data, classifier, checkpoint, quality, timing, figure, model_n
     quality_table.to_csv(quality, index=False, float_format=FLOAT_FORMAT)
     timing_table.to_csv(timing, index=False, float_format=FLOAT_FORMAT)
     steps_figure(quality_table, timing_table, figure,
-                 title=f"Faster sampling of the {model_name} UNet ({num_samples} digits)")
+                 title=f"Sweep: faster sampling of the {model_name} UNet ({num_samples} digits)")
 
 
 def guidance(classifier, checkpoint, table, figure, schedule: dict, scales: Sequence[float],
@@ -97,12 +109,51 @@ def guidance(classifier, checkpoint, table, figure, schedule: dict, scales: Sequ
         num_steps=num_steps, method=method, spacing=spacing, variance=schedule["variance"],
         batch_size=batch_size, device=dev)
     result.to_csv(table, index=False, float_format=FLOAT_FORMAT)
-    guidance_figure(result, figure, title="Class-conditioned samples read as the requested digit")
+    guidance_figure(result, figure, title="Sweep: class-conditioned samples read as the "
+                    f"requested digit ({samples_per_digit} per digit)")
+
+
+def target_samples(data, classifier, checkpoint, table, info, schedule: dict, seed: int,
+                   device: str, precision: str, samples_per_digit: int,
+                   num_samples: int | None = None, samples_per_class: int | None = None,
+                   guidance: float = 0.0):
+    """The samples the targets read, drawn as the model's figure of its last epoch (rule
+    sample, whose settings these are) draws its grid: batches of the figure's size from the
+    figure's seed, as many as samples_per_digit per digit take (on average for the
+    time-conditioned model). Writes the judge's reading of each sample, and how they were drawn
+    with their Fréchet distance beside the floor of as many training digits."""
+    classes = None if samples_per_class is None else sample_classes(samples_per_class)
+    batch_size = num_samples if classes is None else len(classes)
+    batches = math.ceil(NUM_DIGITS * samples_per_digit / batch_size)
+    total = batches * batch_size
+    mnist = load_for_floor(
+        data, total, f"evaluation.targets.samples_per_digit = {samples_per_digit} ({total} "
+        f"samples in batches of the figure's {batch_size})")
+    dev = pick_device(device)
+    epoch = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
+    schedule_t = ddpm_schedule(schedule)
+    x = figure_batches(load_checkpoint(checkpoint, dev, precision), schedule_t, batches=batches,
+                       batch_size=batch_size, seed=seed, classes=classes, guidance=guidance,
+                       variance=schedule["variance"], device=dev)
+    judge = load_classifier(classifier, dev)
+    requested = None if classes is None else classes.repeat(batches)
+    readings = judged(judge, x, requested)
+    readings.insert(1, "batch", readings["sample"] // batch_size)
+    readings.to_csv(table, index=False, float_format=FLOAT_FORMAT)
+    reference, floor = real_digit_reference(judge, mnist.train_images, mnist.test_images, total)
+    write_json({
+        "epoch": epoch, "samples": total, "batch_size": batch_size, "batches": batches,
+        "seed": seed, "sampler": "ancestral DDPM", "steps": schedule_t.num_steps,
+        "guidance": None if classes is None else guidance,
+        "precision": "bf16" if use_bf16(precision, dev) else "fp32",
+        "frechet_distance": feature_frechet_distance(features(judge, x), reference),
+        "floor": floor,
+    }, info)
 
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
     job = {"denoising": denoising, "checkpoints": checkpoints, "sampler_steps": sampler_steps,
-           "guidance": guidance}[sm.params.job]
+           "guidance": guidance, "target_samples": target_samples}[sm.params.job]
     run_job(job, sm.log[0], **named(sm.input), **named(sm.output), **sm.params.args)

@@ -8,16 +8,22 @@ from diffusionlab.evaluation.targets import targets_table
 from diffusionlab.jobs import named, run_job
 
 
-def main(classifier_info: str, time_losses: str, class_quality: str, table: str,
-         guidance: float, illusions: str | None = None) -> None:
-    with open(classifier_info) as f:
-        accuracy = json.load(f)["test_accuracy"]
-    result = targets_table(accuracy, pd.read_csv(time_losses), pd.read_csv(class_quality),
-                           guidance, None if illusions is None else pd.read_csv(illusions))
+def read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def main(classifier_info: str, time_losses: str, time_samples: str, time_drawn: str,
+         class_samples: str, class_drawn: str, table: str, illusions: str | None = None) -> None:
+    result = targets_table(
+        read_json(classifier_info), pd.read_csv(time_losses),
+        pd.read_csv(time_samples), read_json(time_drawn),
+        pd.read_csv(class_samples), read_json(class_drawn),
+        None if illusions is None else pd.read_csv(illusions))
     result.to_csv(table, index=False, float_format="%.6g")
     print(result.to_string(index=False))
 
 
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
-    run_job(main, sm.log[0], **named(sm.input), **named(sm.output), **sm.params.args)
+    run_job(main, sm.log[0], **named(sm.input), **named(sm.output))

@@ -5,6 +5,7 @@ import torch
 
 from diffusionlab.data import as_float, load_mnist
 from diffusionlab.evaluation.classifier import (
+    DigitClassifier,
     accuracy,
     features,
     load_classifier,
@@ -80,3 +81,21 @@ def test_checkpoint_loads_with_weights_only(model, mnist, tmp_path):
 def test_rejects_mismatched_labels(mnist):
     with pytest.raises(ValueError, match="labels"):
         train_classifier(mnist.train_images[:10], mnist.train_labels[:9], 1, 5, 1e-3, 0)
+
+
+def test_every_epoch_trains_on_every_image_given(mnist, monkeypatch):
+    """The judge sees every training digit each epoch: 1000 in batches of 300 (the last 100)."""
+    epochs, batches = [], []
+    forward = DigitClassifier.forward
+
+    def counting_forward(self, x):
+        if self.training:
+            batches.append(len(x))
+        return forward(self, x)
+
+    monkeypatch.setattr(DigitClassifier, "forward", counting_forward)
+    train_classifier(mnist.train_images, mnist.train_labels, epochs=2, batch_size=300, lr=1e-3,
+                     seed=0, on_epoch=lambda *args: epochs.append(args), **TINY)
+    assert [(e, seen) for e, _, seen in epochs] == [(1, 1000), (2, 1000)]
+    assert batches == [300, 300, 300, 100] * 2
+    assert all(loss > 0 for _, loss, _ in epochs)

@@ -5,16 +5,19 @@ import pytest
 import torch
 
 from diffusionlab.data import load_mnist
-from diffusionlab.evaluation.classifier import features, train_classifier
+from diffusionlab.evaluation.classifier import features, probabilities, train_classifier
 from diffusionlab.evaluation.frechet import feature_frechet_distance
 from diffusionlab.evaluation.sample_quality import (
     balanced_classes,
     checkpoint_quality,
+    figure_batches,
     generate,
     guidance_accuracy,
+    judged,
     per_class_accuracy,
     sampler_quality,
 )
+from diffusionlab.sampling import sample
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.unet import ClassConditionalUNet, TimeConditionalUNet
 
@@ -131,3 +134,35 @@ def test_per_class_accuracy_known_values():
     expected = pd.DataFrame({"digit": [0, 1], "samples": [2, 2], "accuracy": [0.5, 0.5],
                              "mean_probability": [0.65, 0.55]})
     pd.testing.assert_frame_equal(table, expected, atol=1e-7)
+
+
+def test_figure_batches_begin_with_the_figures_own_grid():
+    """The targets' samples: the first batch is exactly what the sample figure draws (the same
+    function, seed, batch, classes and guidance); later batches go on with new noise."""
+    schedule = DDPMSchedule.linear(12, 1e-4, 0.02)
+    model, classes = tiny(ClassConditionalUNet), torch.arange(3).repeat(2)
+    x = figure_batches(model, schedule, batches=3, batch_size=6, seed=4, classes=classes,
+                       guidance=5.0)
+    grid, _ = sample(model, schedule, 6, generator=torch.Generator().manual_seed(4),
+                     classes=classes, guidance=5.0)
+    assert x.shape == (18, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
+    assert torch.equal(x[:6], grid.clamp(0, 1))
+    assert not torch.equal(x[6:12], x[:6]) and not torch.equal(x[12:], x[6:12])
+    unguided = figure_batches(model, schedule, batches=1, batch_size=6, seed=4, classes=classes)
+    assert not torch.equal(unguided, x[:6])  # the guidance reaches the sampler
+    with pytest.raises(ValueError, match="5 classes for batches of 6"):
+        figure_batches(model, schedule, batches=1, batch_size=6, seed=4, classes=classes[:5])
+
+
+def test_judged_reads_every_sample(classifier, mnist):
+    x = mnist.test_images[:7]
+    requested = torch.tensor([0, 1, 2, 3, 4, 5, 6])
+    table = judged(classifier, x, requested)
+    probs = probabilities(classifier, x).double()
+    assert list(table.columns) == ["sample", "predicted", "confidence", "requested",
+                                   "p_requested"]
+    assert table["sample"].tolist() == list(range(7))
+    assert table["predicted"].tolist() == probs.argmax(1).tolist()
+    assert table["confidence"].to_numpy() == pytest.approx(probs.max(1).values.numpy())
+    assert table["p_requested"].to_numpy() == pytest.approx(probs[range(7), requested].numpy())
+    assert list(judged(classifier, x).columns) == ["sample", "predicted", "confidence"]

@@ -70,11 +70,13 @@ def train_classifier(
     *,
     channels: Sequence[int] = (32, 64),
     features: int = 128,
-    on_epoch: Callable[[int, float], None] | None = None,
+    on_epoch: Callable[[int, float, int], None] | None = None,
 ) -> DigitClassifier:
-    """Train with Adam on the cross-entropy; returns the model in eval mode on `device`.
+    """Train with Adam on the cross-entropy over every image given; returns the model in eval
+    mode on `device`.
 
-    `on_epoch(epoch, mean_loss)` is called after each epoch (for logs).
+    `on_epoch(epoch, mean_loss, seen)` is called after each epoch (for logs), `seen` being the
+    number of images the epoch trained on: all of them, the last batch possibly smaller.
     """
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ValueError("epochs >= 1, batch_size >= 1 and lr > 0 are required")
@@ -91,7 +93,7 @@ def train_classifier(
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(n, generator=g).to(device)
-        total = 0.0
+        total, seen = 0.0, 0
         for lo in range(0, n, batch_size):
             idx = order[lo : lo + batch_size]
             loss = nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
@@ -99,8 +101,9 @@ def train_classifier(
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
+            seen += len(idx)
         if on_epoch is not None:
-            on_epoch(epoch, total / n)
+            on_epoch(epoch, total / seen, seen)
     return model.eval()
 
 

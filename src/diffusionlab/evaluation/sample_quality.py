@@ -4,6 +4,10 @@
   digits and the test digits. Its floor is the distance between as many *real* training
   digits and the same test digits: a sampler that matched the data would land there.
 - Class accuracy: the fraction of digits generated for class c that the classifier reads as c.
+- The judge's reading of each sample (`judged`): its most probable class, that probability
+  (the confidence) and, for a class-conditioned model, the probability of the requested class;
+  the targets are computed from it on samples drawn exactly as a figure draws them
+  (`figure_batches`).
 
 Generated digits are clipped to [0, 1], as they are shown, before the classifier sees them.
 All samplers of one table start from the same noise (one generator per configuration, seeded
@@ -19,6 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..sampling import sample
 from ..schedule import DDPMSchedule
 from ..unet import ClassConditionalUNet
 from .classifier import DigitClassifier, features, probabilities
@@ -209,3 +214,43 @@ def guidance_accuracy(
         tables.append(table.assign(guidance=float(gamma)))
     columns = ["guidance", "digit", "samples", "accuracy", "mean_probability"]
     return pd.concat(tables, ignore_index=True)[columns]
+
+
+def figure_batches(
+    model: nn.Module,
+    schedule: DDPMSchedule,
+    *,
+    batches: int,
+    batch_size: int,
+    seed: int,
+    classes: torch.Tensor | None = None,
+    guidance: float = 0.0,
+    variance: str = "beta",
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """batches x batch_size samples drawn as a part B figure draws its grid of batch_size:
+    `diffusionlab.sampling.sample` (ancestral DDPM, all T steps) on batches of the figure's
+    size, one generator seeded with the figure's seed, `classes` (one per sample of a batch)
+    the same in every batch. The first batch is the figure's grid; clipped to [0, 1]."""
+    if classes is not None and len(classes) != batch_size:
+        raise ValueError(f"{len(classes)} classes for batches of {batch_size}")
+    g = torch.Generator().manual_seed(seed)
+    drawn = [sample(model, schedule, batch_size, generator=g, classes=classes, guidance=guidance,
+                    variance=variance, device=device)[0] for _ in range(batches)]
+    return torch.cat(drawn).clamp(0, 1)
+
+
+def judged(
+    classifier: DigitClassifier, images: torch.Tensor, requested: torch.Tensor | None = None
+) -> pd.DataFrame:
+    """The judge's reading of each sample: sample, predicted, confidence (its probability) and,
+    with the requested classes, requested and p_requested."""
+    probs = probabilities(classifier, images).double()
+    confidence, predicted = probs.max(dim=1)
+    table = pd.DataFrame({"sample": range(len(probs)), "predicted": predicted.numpy(),
+                          "confidence": confidence.numpy()})
+    if requested is not None:
+        requested = requested.cpu().long()
+        table["requested"] = requested.numpy()
+        table["p_requested"] = probs.gather(1, requested[:, None])[:, 0].numpy()
+    return table
