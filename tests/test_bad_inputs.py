@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import io
+from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from PIL import Image
@@ -185,7 +187,15 @@ def test_a_failing_job_shows_its_one_line_and_no_traceback(tmp_path):
     assert not (tmp_path / "results" / "data").exists()
 
 
-# Files only the job that reads them can judge: (file name, its bytes or how to make it)
+# Files only the job that reads them can judge. Each case writes the bad file under a folder and
+# returns (the job's main function, taking the path of its output; the file it must name).
+
+
+def script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def png_bytes(size=(64, 48)) -> bytes:
@@ -194,38 +204,111 @@ def png_bytes(size=(64, 48)) -> bytes:
     return buffer.getvalue()
 
 
-FILE_CASES = [
-    ("huge.png", png_bytes((200, 200))),  # 40,000 pixels, beyond the limit set below
-    ("corrupt.png", bytes(range(256)) * 4),
-    ("truncated.png", png_bytes()[:60]),
-    ("missing.png", None),
-]
+def part_a_input(name: str, content: bytes | None):
+    """Rule part_a_input preparing the image file `name` (None: the file is missing)."""
+
+    def make(folder: Path):
+        image = folder / name
+        if content is not None:
+            image.write_bytes(content)
+        prepare = script("part_a_inputs").prepare
+        return (lambda out: prepare(str(image), (28, 1), False, str(out))), image
+
+    return make
 
 
-def part_a_inputs_script():
-    spec = importlib.util.spec_from_file_location(
-        "part_a_inputs", ROOT / "scripts" / "part_a_inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def idx(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes, MNIST's format."""
+    shape = b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return b"\x00\x00\x08" + bytes([array.ndim]) + shape + array.astype(np.uint8).tobytes()
 
 
-@pytest.mark.parametrize(("name", "content"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
-def test_bad_image_file_names_itself(name, content, tmp_path, monkeypatch):
-    # PIL refuses images of more than twice MAX_IMAGE_PIXELS (DecompressionBombError).
+def mnist_folder(damage: str, bad_file: str):
+    """Rule data on a folder copy of MNIST (20 training, 10 test digits) with `bad_file`
+    damaged: "truncated", "random" bytes, or "short" of labels."""
+
+    def make(folder: Path):
+        raw = folder / "mnist" / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        for prefix, n in (("train", 20), ("t10k", 10)):
+            (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+                idx(rng.integers(0, 256, (n, 28, 28))))
+            (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(np.arange(n) % 10))
+        path = raw / bad_file
+        content = path.read_bytes()
+        path.write_bytes({"truncated": content[:len(content) // 2],
+                          "random": rng.bytes(len(content)),
+                          "short": idx(np.arange(12) % 10)}[damage])
+        data = {"source": "folder", "root": str(folder / "mnist"), "train_size": None,
+                "test_size": None, "embedded_test_size": 1000}
+        main = script("prepare_data").main
+        return (lambda out: main(data, str(out), str(out.with_suffix(".json")))), path
+
+    return make
+
+
+def corrupt_checkpoint(folder: Path):
+    from diffusionlab.training import load_checkpoint
+
+    path = folder / "results" / "part_b" / "time" / "checkpoints" / "epoch2.pt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(png_bytes())  # not a checkpoint
+
+    def sample(out: Path):
+        load_checkpoint(path)
+        out.write_bytes(b"samples")
+
+    return sample, path
+
+
+FILE_CASES = {
+    "image beyond PIL's limit": part_a_input("huge.png", png_bytes((200, 200))),
+    "corrupt image": part_a_input("corrupt.png", bytes(range(256)) * 4),
+    "truncated image": part_a_input("truncated.png", png_bytes()[:60]),
+    "missing image": part_a_input("missing.png", None),
+    "truncated IDX images": mnist_folder("truncated", "train-images-idx3-ubyte"),
+    "random-byte IDX labels": mnist_folder("random", "t10k-labels-idx1-ubyte"),
+    "fewer labels than images": mnist_folder("short", "train-labels-idx1-ubyte"),
+    "corrupt checkpoint": corrupt_checkpoint,
+}
+
+
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_bad_file_names_itself(case, tmp_path, monkeypatch):
+    # PIL refuses images of more than twice MAX_IMAGE_PIXELS (DecompressionBombError): 20,000
+    # here, so that the test needs no huge file.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
-    image = tmp_path / name
-    if content is not None:
-        image.write_bytes(content)
-    out, log = tmp_path / "input.png", tmp_path / "input.log"
+    main, bad_file = FILE_CASES[case](tmp_path)
+    out, log = tmp_path / "out" / "result.pt", tmp_path / "logs" / "job.log"
+    out.parent.mkdir()
     from diffusionlab.jobs import run_job
 
     with pytest.raises(SystemExit) as caught:
-        run_job(part_a_inputs_script().prepare, log, str(image), (28, 1), False, str(out))
+        run_job(main, log, out)
     assert caught.value.code == 1
     lines = log.read_text().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0], lines
-    assert not out.exists()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and bad_file.name in lines[0], lines
+    assert list(out.parent.iterdir()) == []
+
+
+def test_corrupt_checkpoint_names_the_rule_that_rebuilds_it(tmp_path):
+    from diffusionlab.jobs import UserError
+
+    main, _ = corrupt_checkpoint(tmp_path)
+    with pytest.raises(UserError, match="rule train_time rebuilds it"):
+        main(tmp_path / "samples.pt")
+
+
+def test_corrupt_resume_state_is_discarded_with_a_warning(tmp_path, capsys):
+    from diffusionlab.training import read_state
+
+    state = tmp_path / "resume" / "state.pt"
+    state.parent.mkdir()
+    state.write_bytes(b"not a state file")
+    assert read_state(state, "key", None, "cpu") is None
+    warning = capsys.readouterr().out
+    assert "warning" in warning and str(state) in warning and "starts over" in warning
 
 
 def test_a_config_error_inside_a_job_is_one_line_too(tmp_path):

@@ -102,7 +102,8 @@ def open_image(source: str, timeout: float = 30.0) -> Image.Image:
     else:
         data = Path(source)
         if not data.is_file():
-            raise ImageSourceError(f"no image file at {data.resolve()}")
+            raise ImageSourceError(f"no image file at {data.resolve()}; fix the path, or use a "
+                                   "bundled photo such as skimage:astronaut")
     try:
         image = Image.open(data)
         image.load()
