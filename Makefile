@@ -11,7 +11,7 @@ PRESET ?= auto
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: setup report publish test lint clean
+.PHONY: setup fashion-mnist report publish test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,19 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed fashion-mnist
+
+# Fashion-MNIST for offline use: Debian's package, installed where apt-get works (as root or
+# through password-less sudo); elsewhere one line says how to get it, and setup goes on.
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo -n apt-get)
+fashion-mnist:
+	@[ -d $(FASHION_MNIST) ] || ! command -v apt-get >/dev/null || \
+	  { $(APT) install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	    { $(APT) update -qq >/dev/null 2>&1 && \
+	      $(APT) install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }; } || true
+	@[ -d $(FASHION_MNIST) ] || echo "make setup: Fashion-MNIST is not installed (optional;" \
+	  "offline copy: sudo apt-get install dataset-fashion-mnist)"
 
 # The preset: reference on a machine with a CUDA GPU, the CPU-sized laptop preset otherwise.
 CHOOSE_PRESET = preset="$(PRESET)"; \
