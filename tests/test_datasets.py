@@ -232,6 +232,27 @@ def test_one_bundled_photo_repeated(tmp_path):
     assert local.image_shape == (1, 16, 16) and local.class_names == ["a"]
 
 
+def test_image_from_a_url(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    Image.new("RGB", (20, 10), (10, 200, 30)).save(tmp_path / "leaf.png")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/leaf.png"
+        data = prepare({"source": "image", "image": url, "size": 8, "length": 2})
+        missing = f"http://127.0.0.1:{server.server_port}/none.png"
+        with pytest.raises(DataError, match=f"could not download {missing}.*skimage:astronaut"):
+            prepare({"source": "image", "image": missing, "size": 8})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert data.class_names == ["leaf"] and data.test_images[0, :, 4, 4].tolist() == [10, 200, 30]
+
+
 @pytest.mark.skipif(not Path(DEBIAN_FASHION_MNIST).is_dir(),
                     reason="Debian's dataset-fashion-mnist is not installed "
                            "(apt-get install dataset-fashion-mnist)")
