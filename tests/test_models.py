@@ -106,6 +106,11 @@ def test_zero_class_vector_is_no_class(arch):
     assert torch.equal(before[1], after[1])
     assert (before[0] - after[0]).abs().max() > 1e-6
     assert (before[2] - after[2]).abs().max() > 1e-6
+    if arch == "unet2d":  # no learned null embedding either: c = 0 is the class-free network
+        with torch.no_grad():
+            for p in model.class_embedding.parameters():
+                p.zero_()
+        assert torch.equal(model(x, t, c)[1], before[1])
 
 
 def test_unet2d_sees_time_as_diffusers_steps():
@@ -173,3 +178,11 @@ def test_isinstance_checks_still_hold_for_course_models():
 def test_bad_specs_are_refused_naming_the_key(spec, key):
     with pytest.raises(ConfigError, match=key):
         build_from_spec(spec)
+
+
+def test_unet2d_follows_widths_and_layers_per_block():
+    spec = tiny_spec("unet2d", "time", widths=[8, 16, 24], layers_per_block=3, norm_groups=4)
+    unet = build_from_spec(spec).unet
+    assert [len(block.resnets) for block in unet.down_blocks] == [3, 3, 3]
+    assert [block.resnets[-1].conv2.out_channels for block in unet.down_blocks] == [8, 16, 24]
+    assert unet.down_blocks[0].resnets[0].norm1.num_groups == 4
