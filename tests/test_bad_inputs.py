@@ -106,6 +106,8 @@ CONFIG_CASES = [
      "evaluation.sampler_steps.num_samples"),
     ({"evaluation": {"sampler_steps": {"num_samples": 2000}}},
      "evaluation.sampler_steps.num_samples"),  # its floor: 2,000 of 1,000 training digits
+    ({"evaluation": {"targets": {"samples_per_digit": 150}}},
+     "evaluation.targets.samples_per_digit"),  # 1,500 samples, a floor of as many digits
     ({"part_b": {"class": {"sample_epochs": [1, 5]}}}, "part_b.class.sample_epochs"),
     ({"part_b": {"schedule": {"beta_start": 0.5, "beta_end": 0.1}}},
      "part_b.schedule.beta_start"),

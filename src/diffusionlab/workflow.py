@@ -6,6 +6,8 @@ settings changed.
 
 from __future__ import annotations
 
+import math
+
 from .config import ConfigError
 from .part_a.images import MNIST_PREFIX, source_problem
 
@@ -87,6 +89,7 @@ EMBEDDED_DIGITS = 5_000
 # its floor, the test digits of its reference): the distance fits a Gaussian to each set, and
 # with a handful of digits the fit, and so the distance, is noise that reads like a result.
 FRECHET_MIN_SAMPLES = 50
+NUM_DIGITS = 10
 
 
 def split_sizes(data: dict, problems: list | None = None) -> dict[str, int | None]:
@@ -127,10 +130,16 @@ def _digit_count_problems(config: dict, sizes: dict) -> list[tuple[str, str]]:
     }
     if "mnist" in config.get("part_a", {}).get("backends", []):
         first_test_digits["evaluation.sdedit.digits"] = evaluation["sdedit"]["digits"]
-    frechet = {  # generated digits, each set compared with as many training digits (the floor)
-        "evaluation.checkpoints.num_samples": evaluation["checkpoints"]["num_samples"],
-        "evaluation.sampler_steps.num_samples": evaluation["sampler_steps"]["num_samples"],
-    }
+    frechet = [  # generated digits, each set compared with as many training digits (the floor)
+        ("evaluation.checkpoints.num_samples", evaluation["checkpoints"]["num_samples"]),
+        ("evaluation.sampler_steps.num_samples", evaluation["sampler_steps"]["num_samples"]),
+    ]
+    # The targets' samples: whole batches of each model's sample figure, as many as give
+    # samples_per_digit per digit (scripts/evaluation_metrics.py, target_samples).
+    per_digit = evaluation["targets"]["samples_per_digit"]
+    batches = (part_b["time"]["num_samples"], NUM_DIGITS * part_b["class"]["samples_per_class"])
+    frechet.append(("evaluation.targets.samples_per_digit",
+                    max(math.ceil(NUM_DIGITS * per_digit / b) * b for b in batches)))
     problems = []
     if sizes["test"] is not None and sizes["test"] < FRECHET_MIN_SAMPLES:
         key = "data.test_size" if config["data"]["test_size"] else "data.embedded_test_size"
@@ -140,7 +149,7 @@ def _digit_count_problems(config: dict, sizes: dict) -> list[tuple[str, str]]:
         if count is not None and sizes["test"] is not None and count > sizes["test"]:
             problems.append((key, f"{count} test digits asked for, but {test_size} gives "
                              f"{sizes['test']}"))
-    for key, count in frechet.items():
+    for key, count in frechet:
         if count < FRECHET_MIN_SAMPLES:
             problems.append((key, f"{count} digits are too few for a Frechet distance "
                              f"(at least {FRECHET_MIN_SAMPLES})"))
