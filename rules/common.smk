@@ -60,8 +60,9 @@ def model_guidance(model):
     return config["part_b"]["class"]["guidance"] if model == "class" else 0.0
 
 
-def performance():
-    return config["performance"]
+def training_performance():
+    """The performance settings a training uses (sample_precision is for sampling only)."""
+    return {k: v for k, v in config["performance"].items() if k != "sample_precision"}
 
 
 # Snakemake's own report (snakemake --report): each final output under its part (category) and

@@ -333,7 +333,7 @@ rule evaluation_targets:
         time_drawn=rules.evaluate_target_samples.output.drawn.format(model="time"),
         class_samples=rules.evaluate_target_samples.output.table.format(model="class"),
         class_drawn=rules.evaluate_target_samples.output.drawn.format(model="class"),
-        code=src("evaluation/targets"),
+        code=code_inputs("evaluation_targets.py"),
     output:
         table=for_report(
             "results/evaluation/targets.csv", "evaluation_targets", "eval", "targets"

@@ -28,7 +28,7 @@ for model in MODELS:
             runtime=120,
         params:
             settings=train_settings(config, model),
-            performance=performance(),
+            performance=training_performance(),
             device=config["device"],
             workdir=f"results/part_b/{model}/resume",
         script:
