@@ -11,10 +11,12 @@ Paths, each on the same model, machine and number of steps (warm-up steps exclud
 - `compile` (only with --compile): the pipeline's path with torch.compile.
 
 The row marked `pipeline` is what the workflow runs with its `performance` config on that device
-(precision auto: bf16 on CUDA or on a CPU with AMX). Every path runs the pipeline's own training
-step: `diffusionlab.training.batch_loss` with the noise drawn on the device, the optimiser of
-`make_optimizer`; the starter loop reads each loss with `loss.item()` (a host sync per step on a
-GPU), the tensor paths read them all at the end, as the pipeline does once per epoch.
+(precision auto, as `diffusionlab.runtime.use_bf16` decides it: bf16 on CUDA and on a CPU with
+AMX or AVX512-BF16, fp32 elsewhere); every row names the CPU model it ran on. Every path runs the
+pipeline's own training step: `diffusionlab.training.train_step` with the noise drawn on the
+device, the optimiser of `make_optimizer` and the config's moving average of the weights
+(ema_decay); the starter loop reads each loss with `loss.item()` (a host sync per step on a GPU),
+the tensor paths read them all at the end, as the pipeline does once per epoch.
 
     python -m benchmarks.train_throughput --steps 5 --csv benchmarks/out/train.csv --project
 """
@@ -34,8 +36,9 @@ from torchvision.datasets import MNIST as TorchvisionMNIST
 from torchvision.transforms import ToTensor
 
 from diffusionlab.data import as_float
-from diffusionlab.runtime import use_bf16
+from diffusionlab.runtime import cpu_model, use_bf16
 from diffusionlab.training import (
+    EMA,
     TrainSettings,
     epoch_generator,
     make_optimizer,
@@ -57,7 +60,9 @@ class StarterMNIST(TorchvisionMNIST):
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform=None):
         super(TorchvisionMNIST, self).__init__(root=None, transform=transform)
         self.train = True
-        self.data, self.targets = images, labels
+        # torchvision holds MNIST as [N, 28, 28]: drop the prepared data's channel axis
+        self.data = images[:, 0] if images.ndim == 4 else images
+        self.targets = labels
 
 
 def starter_loader(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
@@ -140,7 +145,8 @@ def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: tor
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
-    opt, _ = make_optimizer(model, s)
+    opt, _ = make_optimizer(model, s, epoch_steps=warmup + steps)
+    ema = EMA(model, s.ema_decay) if s.ema_decay is not None else None
     net = torch.compile(model) if s.compile else model
     schedule = s.schedule() if s.objective == "ddpm" else None
     g = epoch_generator(s.seed, 1, device)
@@ -151,13 +157,13 @@ def measure(s: TrainSettings, path: TrainPath, images: torch.Tensor, labels: tor
         batches = tensor_batches(images, labels, s.batch_size, s.seed, device, s.channels_last)
     for _ in range(warmup):
         x, y = next(batches)
-        train_step(net, opt, s, x, y, g, schedule).item()
+        train_step(net, opt, s, x, y, g, schedule, ema).item()
     common.synchronize(device)
     seen, losses = 0, []
     start = time.perf_counter()
     for _ in range(steps):
         x, y = next(batches)
-        loss = train_step(net, opt, s, x, y, g, schedule)
+        loss = train_step(net, opt, s, x, y, g, schedule, ema)
         # the starter loop reads every loss (`loss.item()`); the pipeline reads them per epoch
         losses.append(loss.item() if path.loader else loss)
         seen += x.shape[0]
@@ -203,15 +209,16 @@ def run(config: dict, models: list[str], keys: list[str], devs: list[torch.devic
                 rows.append({
                     "model": model, "hidden": size.hidden, "batch": size.batch_size,
                     "path": path.label, "pipeline": "yes" if path == pipeline else "",
-                    "device": str(device), "steps": steps, "rounds": rounds,
+                    "device": str(device), "cpu": cpu_model(), "steps": steps,
+                    "rounds": rounds,
                     "images_per_s": round(rate, 1),
                     "speedup": round(rate / base, 2) if base else "",
                 })
     return rows
 
 
-COLUMNS = ["model", "hidden", "batch", "path", "pipeline", "device", "steps", "images_per_s",
-           "speedup"]
+COLUMNS = ["model", "hidden", "batch", "path", "pipeline", "device", "cpu", "steps",
+           "images_per_s", "speedup"]
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -36,6 +36,7 @@ from benchmarks import (
     train_throughput,
 )
 from diffusionlab.data import as_float, load_mnist
+from diffusionlab.runtime import cpu_flags, cpu_model, use_bf16
 from diffusionlab.training import TrainSettings, batch_loss, new_model, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +117,41 @@ def test_bf16_autocast_within_tolerance(kind, mnist, tmp_path):
     assert not identical, "bf16 autocast changed nothing: is it applied at all?"
     assert loss_diff <= BF16_LOSS_RTOL
     assert update_diff <= BF16_UPDATE_RTOL
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: {vendor}
+model name\t: {model}
+flags\t\t: fpu sse sse2 avx avx2 {flags}
+
+"""
+CPUS = {  # /proc/cpuinfo of the CPU kinds the project meets, and what precision auto picks
+    "Xeon with AMX": ("GenuineIntel", "Intel(R) Xeon(R) Platinum 8488C",
+                      "avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", True),
+    "EPYC with AVX512-BF16": ("AuthenticAMD", "AMD EPYC 9R14", "avx512f avx512_bf16", True),
+    "neither": ("AuthenticAMD", "AMD EPYC 7R13 Processor", "", False),
+    "no AVX-512": ("GenuineIntel", "Intel(R) Core(TM) i7-8700", "fma", False),
+}
+
+
+@pytest.mark.parametrize("cpu", CPUS)
+def test_auto_precision_follows_the_cpu_flags(cpu, mnist, tmp_path):
+    """auto takes bf16 where the CPU computes it natively (AMX, AVX512-BF16), fp32 elsewhere;
+    where it takes bf16, the training it runs stays within the bf16 tolerance of fp32."""
+    vendor, model, flags, bf16 = CPUS[cpu]
+    info = CPUINFO.format(vendor=vendor, model=model, flags=flags)
+    cpu_device = torch.device("cpu")
+    assert cpu_model(info) == model
+    assert use_bf16("auto", cpu_device, cpu_flags(info)) is bf16
+    assert not use_bf16("fp32", cpu_device, cpu_flags(info))
+    assert use_bf16("bf16", cpu_device, cpu_flags(info))
+    if bf16:
+        loss_diff, update_diff, _ = compare("time", {"autocast_bf16": True}, mnist, tmp_path)
+        assert loss_diff <= BF16_LOSS_RTOL and update_diff <= BF16_UPDATE_RTOL
+
+
+def test_cpu_flags_of_an_unknown_cpu_are_empty():
+    assert cpu_flags("") == set() and not use_bf16("auto", torch.device("cpu"), set())
 
 
 @pytest.mark.slow

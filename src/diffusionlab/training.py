@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import as_float
+from .data import as_float, fingerprint
 from .jobs import UserError
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
@@ -251,15 +251,11 @@ def train_step(net: nn.Module, opt, s: TrainSettings, x, y, g, schedule,
     return loss.detach()
 
 
-def digest(*parts) -> str:
-    """SHA-256 of strings, bytes and tensors (their bytes), in order."""
+def digest(*parts: str | bytes) -> str:
+    """SHA-256 of strings and bytes, in order."""
     h = hashlib.sha256()
     for part in parts:
-        if isinstance(part, torch.Tensor):
-            part = part.detach().cpu().contiguous().view(torch.uint8).numpy()
-        elif isinstance(part, str):
-            part = part.encode()
-        h.update(part)
+        h.update(part.encode() if isinstance(part, str) else part)
     return h.hexdigest()
 
 
@@ -272,7 +268,7 @@ def state_key(s: TrainSettings, images: torch.Tensor, labels: torch.Tensor, data
               code: str) -> str:
     """What a resume state must have been made by: these settings, digits and code."""
     meta = json.dumps(data_meta, sort_keys=True, default=str)
-    return digest(s.fingerprint(), meta, images, labels, code)
+    return digest(s.fingerprint(), meta, fingerprint(images.cpu(), labels.cpu()), code)
 
 
 def discard_resume_state(workdir: str | Path) -> None:
