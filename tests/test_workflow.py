@@ -129,7 +129,8 @@ def test_missing_local_data_says_what_to_do(tmp_path):
     result = snakemake(tmp_path, "results/data/mnist.pt", configfiles=[missing], check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "no MNIST folder" in output and "data.source=embedded" in output
+    assert "no MNIST folder" in output and "data: {source: embedded}" in output
+    assert "presets/shared-mnist.yaml" in output and "data.source=" not in output
     assert not (tmp_path / "results" / "data" / "mnist.pt").exists()
 
 
