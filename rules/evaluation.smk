@@ -314,7 +314,7 @@ rule evaluate_target_samples:
         job="target_samples",
         args=lambda w: {
             **figure_sampling(w),
-            "samples_per_digit": EVAL["targets"]["samples_per_digit"],
+            **EVAL["targets"],
         },
     script:
         "../scripts/evaluation_metrics.py"

@@ -115,20 +115,23 @@ def guidance(classifier, checkpoint, table, figure, schedule: dict, scales: Sequ
 
 def target_samples(data, classifier, checkpoint, table, info, schedule: dict, seed: int,
                    device: str, precision: str, samples_per_digit: int,
-                   num_samples: int | None = None, samples_per_class: int | None = None,
-                   guidance: float = 0.0):
+                   batch_size: int | None = None, num_samples: int | None = None,
+                   samples_per_class: int | None = None, guidance: float = 0.0):
     """The samples the targets read, drawn as the model's figure of its last epoch (rule
-    sample, whose settings these are) draws its grid: batches of the figure's size from the
-    figure's seed, as many as samples_per_digit per digit take (on average for the
-    time-conditioned model). Writes the judge's reading of each sample, and how they were drawn
-    with their Fréchet distance beside the floor of as many training digits."""
-    classes = None if samples_per_class is None else sample_classes(samples_per_class)
-    batch_size = num_samples if classes is None else len(classes)
+    sample, whose settings these are) draws its grid: the same sampler, guidance, precision and
+    seed, in batches of the figure's size (or of batch_size, classes 0-9 in turn), as many as
+    samples_per_digit per digit take (on average for the time-conditioned model). Writes the
+    judge's reading of each sample, and how they were drawn with their Fréchet distance beside
+    the floor of as many training digits."""
+    conditional = samples_per_class is not None
+    figure_batch = NUM_DIGITS * samples_per_class if conditional else num_samples
+    batch_size = batch_size or figure_batch
+    classes = sample_classes(batch_size // NUM_DIGITS) if conditional else None
     batches = math.ceil(NUM_DIGITS * samples_per_digit / batch_size)
     total = batches * batch_size
     mnist = load_for_floor(
         data, total, f"evaluation.targets.samples_per_digit = {samples_per_digit} ({total} "
-        f"samples in batches of the figure's {batch_size})")
+        f"samples in batches of {batch_size})")
     dev = pick_device(device)
     epoch = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
     schedule_t = ddpm_schedule(schedule)
@@ -136,15 +139,16 @@ def target_samples(data, classifier, checkpoint, table, info, schedule: dict, se
                        batch_size=batch_size, seed=seed, classes=classes, guidance=guidance,
                        variance=schedule["variance"], device=dev)
     judge = load_classifier(classifier, dev)
-    requested = None if classes is None else classes.repeat(batches)
+    requested = classes.repeat(batches) if conditional else None
     readings = judged(judge, x, requested)
     readings.insert(1, "batch", readings["sample"] // batch_size)
     readings.to_csv(table, index=False, float_format=FLOAT_FORMAT)
     reference, floor = real_digit_reference(judge, mnist.train_images, mnist.test_images, total)
     write_json({
         "epoch": epoch, "samples": total, "batch_size": batch_size, "batches": batches,
-        "seed": seed, "sampler": "ancestral DDPM", "steps": schedule_t.num_steps,
-        "guidance": None if classes is None else guidance,
+        "first_batch_is_figure": batch_size == figure_batch, "seed": seed,
+        "sampler": "ancestral DDPM", "steps": schedule_t.num_steps,
+        "guidance": guidance if conditional else None,
         "precision": "bf16" if use_bf16(precision, dev) else "fp32",
         "frechet_distance": feature_frechet_distance(features(judge, x), reference),
         "floor": floor,

@@ -100,11 +100,12 @@ def test_checkpoints_job(files, classifier):
                             str(table), epochs=[1], num_samples=500, **job)
 
 
-def target_samples(files, classifier, model, data, **figure):
-    """The target_samples job of `model` with its figure's settings (rule sample's), T = 5."""
+def target_samples(files, classifier, model, data, table=None, **figure):
+    """The target_samples job of `model` with its figure's settings (rule sample's), T = 5;
+    its files are target_samples_{table}.csv and .json (table: the model unless given)."""
+    out = files / f"target_samples_{table or model}"
     script("evaluation_metrics").target_samples(
-        str(data), str(classifier), str(files / f"{model}.pt"),
-        str(files / f"target_samples_{model}.csv"), str(files / f"target_samples_{model}.json"),
+        str(data), str(classifier), str(files / f"{model}.pt"), f"{out}.csv", f"{out}.json",
         {**SCHEDULE, "num_steps": 5}, seed=3, device="cpu", precision="fp32",
         samples_per_digit=50, **figure)
 
@@ -112,7 +113,7 @@ def target_samples(files, classifier, model, data, **figure):
 def test_target_samples_and_targets_jobs(files, classifier, tmp_path):
     # the Fréchet floor of 500 samples needs 500 training digits: the fixture has 200
     with pytest.raises(UserError, match=r"evaluation\.targets\.samples_per_digit = 50 \(500 "
-                       r"samples in batches of the figure's 50\) needs 500 training digits"):
+                       r"samples in batches of 50\) needs 500 training digits"):
         target_samples(files, classifier, "class", files / "mnist.pt", samples_per_class=5,
                        guidance=5.0)
     data = tmp_path / "mnist.pt"
@@ -125,9 +126,9 @@ def test_target_samples_and_targets_jobs(files, classifier, tmp_path):
     assert readings["batch"].tolist()[::50] == list(range(10))
     drawn = json.loads((files / "target_samples_class.json").read_text())
     assert {k: drawn[k] for k in ("epoch", "samples", "batch_size", "batches", "seed", "steps",
-                                  "guidance", "precision")} == {
+                                  "guidance", "precision", "first_batch_is_figure")} == {
         "epoch": 1, "samples": 500, "batch_size": 50, "batches": 10, "seed": 3, "steps": 5,
-        "guidance": 5.0, "precision": "fp32"}
+        "guidance": 5.0, "precision": "fp32", "first_batch_is_figure": True}
     assert drawn["frechet_distance"] > drawn["floor"] > 0
     # the first batch is the figure's grid: the judge reads it as it reads the figure's samples
     grid, _ = sample(load_checkpoint(files / "class.pt"), DDPMSchedule.linear(5, 1e-4, 0.02), 50,
@@ -139,6 +140,15 @@ def test_target_samples_and_targets_jobs(files, classifier, tmp_path):
     time_drawn = json.loads((files / "target_samples_time.json").read_text())
     assert (time_drawn["samples"], time_drawn["batches"], time_drawn["guidance"]) == (520, 13, None)
     assert "requested" not in pd.read_csv(files / "target_samples_time.csv")
+    # larger batches than the figure's: classes 0-9 in turn fill each, the first is not the grid
+    target_samples(files, classifier, "class", data, samples_per_class=5, guidance=5.0,
+                   batch_size=260, table="larger")
+    larger = pd.read_csv(files / "target_samples_larger.csv")
+    assert len(larger) == 520 and (larger["requested"].value_counts() == 52).all()
+    assert larger["requested"].tolist()[250:270] == [*range(10)] * 2
+    assert larger["batch"].tolist()[259:261] == [0, 1]
+    larger_drawn = json.loads((files / "target_samples_larger.json").read_text())
+    assert (larger_drawn["batches"], larger_drawn["first_batch_is_figure"]) == (2, False)
 
     targets, losses = files / "targets.csv", files / "time_losses.csv"
     # 2 epochs of 30 steps, 0.5 then 0.03: the 50-step mean is below 0.1 from step 52 on

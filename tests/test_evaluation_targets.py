@@ -9,10 +9,12 @@ from diffusionlab.evaluation.targets import loss_rows, targets_table
 from diffusionlab.jobs import UserError
 
 CLASSIFIER = {"test_accuracy": 0.9912, "test_digits": 1000, "train_digits": 4000}
-TIME_DRAWN = {"epoch": 10, "samples": 520, "batch_size": 40, "batches": 13, "seed": 0,
+TIME_DRAWN = {"epoch": 10, "samples": 520, "batch_size": 40, "batches": 13,
+              "first_batch_is_figure": True, "seed": 0,
               "sampler": "ancestral DDPM", "steps": 300, "guidance": None, "precision": "bf16",
               "frechet_distance": 9.0, "floor": 3.0}
 CLASS_DRAWN = {**TIME_DRAWN, "epoch": 30, "guidance": 5.0, "precision": "fp32",
+               "batch_size": 520, "batches": 1, "first_batch_is_figure": False,
                "frechet_distance": 12.0, "floor": 3.0}
 
 
@@ -98,7 +100,8 @@ def test_targets_from_known_values():
     assert result["samples"].tolist() == [1000, 120, 40, 520, 520, 520, 520, 50, 50, 64, 50]
     assert result["drawn"][3] == ("ancestral DDPM, all 300 steps, bf16; 13 batches of 40 from "
                                   "seed 0 (the first is the figure's grid)")
-    assert result["drawn"][5].startswith("ancestral DDPM, all 300 steps, γ = 5, fp32;")
+    assert result["drawn"][5] == "ancestral DDPM, all 300 steps, γ = 5, fp32; 1 batch of 520 " \
+        "from seed 0"
     assert result["drawn"][7] == ("part A's sampler of results/part_a/mnist/anagram_0.png, its "
                                   "settings and seed")
     assert result["note"][0] == "trained on all 4,000 training digits"

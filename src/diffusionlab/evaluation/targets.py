@@ -86,9 +86,11 @@ def loss_rows(losses: pd.DataFrame) -> list[dict]:
 def drawn_as(drawn: Mapping) -> str:
     """How a target_samples job drew its samples (its JSON), in words."""
     guided = "" if drawn.get("guidance") is None else f", γ = {drawn['guidance']:g}"
+    figure = " (the first is the figure's grid)" if drawn["first_batch_is_figure"] else ""
     return (f"{drawn['sampler']}, all {drawn['steps']} steps{guided}, {drawn['precision']}; "
-            f"{drawn['batches']} batches of {drawn['batch_size']} from seed {drawn['seed']} "
-            "(the first is the figure's grid)")
+            f"{drawn['batches']} batch{'es' if drawn['batches'] > 1 else ''} of "
+            f"{drawn['batch_size']} from seed {drawn['seed']}"
+            f"{figure}")
 
 
 def _too_few(what: str, count: int, needed: int, fix: str) -> UserError:
