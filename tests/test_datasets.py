@@ -133,6 +133,8 @@ def test_resolve_fills_defaults_and_drops_what_the_source_ignores():
     assert "test_fraction" not in resolve({"source": "folder", "root": "x", "test_count": 3})
     with pytest.raises(DataError, match="no setting 'size'"):
         resolve({"source": "mnist", "size": 32})
+    with pytest.raises(DataError, match="origin must be one of torchvision, folder, not 'x'"):
+        prepare({"source": "cifar10", "origin": "x"})
     with pytest.raises(DataError, match="skimage:download_all"):
         resolve({"source": "image", "image": "skimage:download_all"})
 

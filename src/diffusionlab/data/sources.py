@@ -65,6 +65,12 @@ def _read_idx_folder(folder: Path, num_classes: int) -> dict:
             for split, files in IDX_FILES.items()}
 
 
+def _check_origin(source: str, origin: str, origins: tuple[str, ...]) -> None:
+    if origin not in origins:
+        raise DataError(f"the {source} source's origin must be one of {', '.join(origins)}, "
+                        f"not {origin!r}")
+
+
 def _download(dataset_class, root: str, name: str, hint: str) -> None:
     """Let torchvision fetch a data set into root (it skips what is already there)."""
     try:
@@ -147,6 +153,7 @@ def fashion_mnist(
 
     root: the folder of the four gz files for `debian` (default Debian's), the download folder
     for `torchvision` and the folder holding FashionMNIST/raw for `folder` (default data)."""
+    _check_origin("fashion-mnist", origin, ("debian", "torchvision", "folder"))
     if origin == "debian":
         folder = Path(root or DEBIAN_FASHION_MNIST)
         if not folder.is_dir():
@@ -174,6 +181,7 @@ def cifar10(
 ) -> Dataset:
     """CIFAR-10: 50,000 + 10,000 colour 32x32 images of ten classes, in torchvision's layout
     (root/cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta)."""
+    _check_origin("cifar10", origin, ("torchvision", "folder"))
     folder = Path(root) / CIFAR_FOLDER
     files = [*CIFAR_TRAIN, "test_batch", "batches.meta"]
     if origin == "torchvision":
