@@ -12,16 +12,17 @@ The targets, set for the reference settings trained on all 60,000 training digit
 - on the MNIST backend, the upside-down anagrams 6 / 9 and 1 / 7 and every hybrid succeed
   (every view read as its digit) in >= 80% of samples.
 
-Every sample row reads samples drawn exactly as the figure it judges draws its grid (ancestral
-DDPM with all T steps, the figure's γ, precision, batch and seed: the target_samples job, and
-part A's own sampler for the illusions), at least MIN_PER_DIGIT per digit (on average for the
-time-conditioned model, whose digits are not chosen) and per illusion; fewer is an error, not
-a row. The cheaper sweeps (guidance scales, sampler steps) are not read here. The course's
-sanity figures for the time-conditioned UNet's training loss stand beside them: below 0.1
-within the first few hundred steps (here: its mean over the last 50 steps, as a plotted curve
-is read, by step 500), and a mean of 0.02-0.04 over the last of 20 epochs. A run on fewer
-digits or narrower networks is not expected to meet them all; the table says what it reached,
-so runs can be compared.
+Every sample row reads samples drawn as the figure it judges draws its grid (ancestral DDPM
+with all T steps, the figure's γ, precision and seed, and by default its batch size, so that
+the first batch is the figure's grid: the target_samples job; part A's own sampler for the
+illusions), at least MIN_PER_DIGIT per digit (on average for the time-conditioned model,
+whose digits are not chosen) and per illusion; fewer is an error, not a row. The cheaper
+sweeps (guidance scales, sampler steps) are not read here. The course's sanity figures for the
+time-conditioned UNet's training loss stand beside them: below 0.1 within the first few
+hundred steps (here: its mean over the last 50 steps, as a plotted curve is read, by step
+500), and a mean of 0.02-0.04 over the last of 20 epochs. A run on fewer digits or narrower
+networks is not expected to meet them all; the table says what it reached, so runs can be
+compared.
 """
 
 from __future__ import annotations
