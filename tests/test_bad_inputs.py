@@ -145,9 +145,9 @@ def test_a_misspelt_key_beside_another_mistake_lists_no_valid_key():
 
 
 def test_every_allowed_skimage_photo_loads_offline():
-    from diffusionlab.part_a.images import SKIMAGE_IMAGES, open_image
+    from diffusionlab.data.images import SKIMAGE_PHOTOS, open_image
 
-    for name in SKIMAGE_IMAGES:
+    for name in SKIMAGE_PHOTOS:
         image = open_image(f"skimage:{name}")
         assert min(image.size) >= 100, name
 

@@ -11,11 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..jobs import UserError
-
-
-class DataError(UserError):
-    """A data set could not be had or is damaged; the message names the file and what to do."""
+from .errors import DataError  # noqa: F401 (re-exported: callers import it from here)
 
 
 @dataclass

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .dataset import DataError
+from .errors import DataError
+from .images import fit_square
 
 REPLACE = "delete it and prepare the data again (or replace it with an intact copy)"
 
@@ -105,17 +106,6 @@ def read_image(path: Path, size: int, channels: int) -> torch.Tensor:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as err:
         raise DataError(f"{path} is not a readable image ({err}); delete or replace it") from err
-
-
-def fit_square(image: Image.Image, size: int) -> Image.Image:
-    """Scale so the shorter side is `size`, then crop the centre square."""
-    w, h = image.size
-    scale = size / min(w, h)
-    image = image.resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                         Image.Resampling.LANCZOS)
-    w, h = image.size
-    left, top = (w - size) // 2, (h - size) // 2
-    return image.crop((left, top, left + size, top + size))
 
 
 def to_uint8(image: Image.Image) -> torch.Tensor:

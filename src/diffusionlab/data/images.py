@@ -1,4 +1,9 @@
-"""Single images named by a path, an http(s) URL or `skimage:NAME` (a photo in the wheel)."""
+"""Single images named by a path, an http(s) URL or `skimage:NAME` (a photo in the wheel).
+
+The one home of image opening for the data sets and for part A's test images. Free of torch
+and numpy at import: the workflow checks image sources when it loads, and a no-op run must
+stay fast.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .dataset import DataError
+from .errors import DataError
 
 SKIMAGE_PREFIX = "skimage:"
-# The 2-d photos scikit-image ships inside its wheel. Its other loaders download (some every
-# data set at once, `download_all`), so only these names are accepted.
+# The photos scikit-image ships inside its wheel, whose loaders take no argument and never
+# download; skimage.data's other public functions fetch data sets from the internet
+# (`download_all` fetches them all) or return no picture.
 SKIMAGE_PHOTOS = (
-    "astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "colorwheel",
-    "grass", "gravel", "horse", "hubble_deep_field", "immunohistochemistry", "logo",
-    "microaneurysms", "moon", "page", "retina", "rocket", "shepp_logan_phantom", "text",
+    "astronaut", "brick", "camera", "cat", "cell", "chelsea", "checkerboard", "clock", "coffee",
+    "coins", "colorwheel", "grass", "gravel", "horse", "hubble_deep_field",
+    "immunohistochemistry", "logo", "microaneurysms", "moon", "page", "retina", "rocket",
+    "shepp_logan_phantom", "text",
 )
 OFFLINE_HINT = "use a local copy of the image or a bundled photo such as skimage:astronaut"
 
@@ -28,6 +34,22 @@ def image_name(spec: str) -> str:
     if spec.startswith(SKIMAGE_PREFIX):
         return spec[len(SKIMAGE_PREFIX):]
     return Path(spec.split("?")[0].rstrip("/")).stem or spec
+
+
+def skimage_problem(spec: str) -> str | None:
+    """What is wrong with a `skimage:NAME`, or None (also for any other kind of source)."""
+    name = spec[len(SKIMAGE_PREFIX):]
+    if spec.startswith(SKIMAGE_PREFIX) and name not in SKIMAGE_PHOTOS:
+        return (f"{spec!r}: scikit-image bundles no photo {name!r}; choose one of "
+                f"{', '.join(SKIMAGE_PHOTOS)}")
+    return None
+
+
+def check_image_spec(spec: str) -> None:
+    """Reject a `skimage:NAME` that is not a bundled photo before anything runs."""
+    problem = skimage_problem(spec)
+    if problem:
+        raise DataError(problem)
 
 
 def open_image(spec: str, timeout: float = 30.0) -> Image.Image:
@@ -48,22 +70,27 @@ def open_image(spec: str, timeout: float = 30.0) -> Image.Image:
     try:
         image = Image.open(source)
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError as err:
+        raise DataError(f"{spec} is too large for PIL ({err}); use a smaller copy") from err
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DataError(f"{spec} is not a readable image ({err}); replace it") from err
     return image
 
 
-def check_image_spec(spec: str) -> None:
-    """Reject a `skimage:NAME` that is not a bundled photo before anything runs."""
-    name = spec[len(SKIMAGE_PREFIX):]
-    if spec.startswith(SKIMAGE_PREFIX) and name not in SKIMAGE_PHOTOS:
-        raise DataError(f"{spec} is not one of the photos scikit-image bundles; use one of "
-                        f"{', '.join(SKIMAGE_PHOTOS)}")
+def fit_square(image: Image.Image, size: int) -> Image.Image:
+    """Scale so the shorter side is `size`, then crop the centre square."""
+    w, h = image.size
+    scale = size / min(w, h)
+    image = image.resize((max(size, round(w * scale)), max(size, round(h * scale))),
+                         Image.Resampling.LANCZOS)
+    w, h = image.size
+    left, top = (w - size) // 2, (h - size) // 2
+    return image.crop((left, top, left + size, top + size))
 
 
 def _skimage_photo(name: str) -> Image.Image:
     check_image_spec(SKIMAGE_PREFIX + name)
+    import numpy as np
     from skimage import data
 
     array = np.asarray(getattr(data, name)())

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from .dataset import DataError, Dataset, assemble
-from .files import fit_square, read_idx_pair, read_image, read_pickle, to_uint8
-from .images import check_image_spec, image_name, open_image
+from .files import read_idx_pair, read_image, read_pickle, to_uint8
+from .images import check_image_spec, fit_square, image_name, open_image
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
