@@ -6,7 +6,6 @@ import argparse
 import csv
 import datetime
 import os
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,21 +72,10 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_facts(device: torch.device) -> dict:
     """The machine a figure was measured on: CPU, cores, load, torch, GPU; and the date."""
     facts = describe(device)
     facts.update(
-        cpu=cpu_model(),
         cores=os.cpu_count(),
         load_1min=round(os.getloadavg()[0], 2),
         date=datetime.datetime.now().astimezone().isoformat(timespec="minutes"),
