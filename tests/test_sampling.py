@@ -4,7 +4,7 @@ import torch
 
 from diffusionlab.sampling import predict_noise, sample
 from diffusionlab.schedule import DDPMSchedule
-from diffusionlab.unet import ClassConditionalUNet, TimeConditionalUNet, one_hot
+from diffusionlab.unet import ClassConditionalUNet, TimeConditionalUNet, build, one_hot
 
 
 def tiny_class_model():
@@ -38,3 +38,11 @@ def test_sampling_is_seeded_and_records_frames():
     assert a.shape == (3, 1, 28, 28) and len(frames) == 4  # t = 15, 10, 5, 0
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert torch.equal(frames[-1], a)
+
+
+def test_samples_take_the_models_image_shape():
+    model = build("class", hidden=4, channels=3, image_size=12, num_classes=4).eval()
+    schedule = DDPMSchedule.linear(3, 1e-4, 0.02)
+    x, _ = sample(model, schedule, 2, generator=torch.Generator().manual_seed(0),
+                  classes=torch.tensor([0, 3]), guidance=2.0)
+    assert x.shape == (2, 3, 12, 12)

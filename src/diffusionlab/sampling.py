@@ -6,8 +6,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .models import is_class_conditional, sample_shape
 from .schedule import DDPMSchedule, ddpm_step
-from .unet import ClassConditionalUNet, one_hot
+from .unet import one_hot
 
 
 def predict_noise(
@@ -26,7 +27,7 @@ def predict_noise(
     t_in = torch.as_tensor(t, dtype=torch.float32, device=x.device) / num_steps
     if t_in.dim() == 0:
         t_in = t_in.expand(x.shape[0])
-    if not isinstance(model, ClassConditionalUNet):
+    if not is_class_conditional(model):
         return model(x, t_in)
     c = one_hot(classes.to(x.device), model.num_classes)
     if guidance == 1.0:
@@ -46,7 +47,7 @@ def sample(
     generator: torch.Generator,
     classes: torch.Tensor | None = None,
     guidance: float = 0.0,
-    image_shape: tuple[int, int, int] = (1, 28, 28),
+    image_shape: tuple[int, int, int] | None = None,
     variance: str = "beta",
     keep_every: int = 0,
     device: torch.device | str = "cpu",
@@ -56,11 +57,13 @@ def sample(
 
     Noise comes from a CPU generator so a seed gives the same samples on every device.
     Returns the final images and, if keep_every > 0, the intermediate x_t every that many steps
-    (the frames of the sampling animation, last frame included).
+    (the frames of the sampling animation, last frame included). image_shape (C, H, W) defaults
+    to the model's own (`models.sample_shape(model.spec)`).
     """
     model.eval()
     T = schedule.num_steps
-    x = torch.randn(num_samples, *image_shape, generator=generator).to(device)
+    shape = sample_shape(model.spec) if image_shape is None else image_shape
+    x = torch.randn(num_samples, *shape, generator=generator).to(device)
     frames = []
     for t in tqdm(range(T - 1, -1, -1), desc="sample", disable=not progress, mininterval=5):
         eps = predict_noise(model, x, t, T, classes, guidance)

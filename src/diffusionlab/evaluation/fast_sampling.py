@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models import sample_shape
 from ..sampling import predict_noise
 from ..schedule import DDPMSchedule, ddpm_step, predict_x0
 
@@ -77,7 +78,7 @@ def sample_strided(
     classes: torch.Tensor | None = None,
     guidance: float = 0.0,
     variance: str = "beta",
-    image_shape: tuple[int, int, int] = (1, 28, 28),
+    image_shape: tuple[int, int, int] | None = None,
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """Draw samples with an S-step strided DDPM or DDIM (eta = 0) sampler.
@@ -85,13 +86,15 @@ def sample_strided(
     Noise comes from the CPU generator in the order of `diffusionlab.sampling.sample` (initial
     noise, then one draw per DDPM step before the last), so every device gives the same samples.
     `classes` and `guidance` are passed to `predict_noise` (classifier-free guidance).
+    image_shape (C, H, W) defaults to the model's own.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     timesteps = strided_timesteps(schedule.num_steps, num_steps, spacing)
     respaced = respace(schedule, timesteps)
     model.eval()
-    x = torch.randn(num_samples, *image_shape, generator=generator).to(device)
+    shape = sample_shape(model.spec) if image_shape is None else image_shape
+    x = torch.randn(num_samples, *shape, generator=generator).to(device)
     for j, t in zip(range(num_steps - 1, -1, -1), timesteps, strict=True):
         eps = predict_noise(model, x, t, schedule.num_steps, classes, guidance)
         if method == "ddim":

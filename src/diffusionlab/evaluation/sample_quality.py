@@ -23,9 +23,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..models import is_class_conditional
 from ..sampling import sample
 from ..schedule import DDPMSchedule
-from ..unet import ClassConditionalUNet
 from .classifier import DigitClassifier, features, probabilities
 from .fast_sampling import sample_strided
 from .frechet import feature_frechet_distance
@@ -66,7 +66,7 @@ def generate(
     batch by batch, so its samples depend on batch_size as well as on the seed.
     """
     classes = sampler.pop("classes", None)
-    if isinstance(model, ClassConditionalUNet) and classes is None:
+    if is_class_conditional(model) and classes is None:
         raise ValueError("a class-conditioned model needs the classes to generate")
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -132,7 +132,7 @@ def _quality_rows(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """sampler_quality against a reference from `real_digit_reference`."""
     test_features, floor = reference
-    conditional = isinstance(model, ClassConditionalUNet)
+    conditional = is_class_conditional(model)
     classes = balanced_classes(num_samples) if conditional else None
     quality, timing = [], []
     for method in methods:
@@ -185,7 +185,7 @@ def checkpoint_quality(
 
 
 def guidance_accuracy(
-    model: ClassConditionalUNet,
+    model: nn.Module,
     schedule: DDPMSchedule,
     classifier: DigitClassifier,
     *,

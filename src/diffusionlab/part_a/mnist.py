@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import torch
 from PIL import Image, ImageDraw
 
+from ..models import is_class_conditional, sample_shape
 from ..schedule import DDPMSchedule
 from ..training import load_checkpoint
-from ..unet import ClassConditionalUNet, one_hot
+from ..unet import one_hot
 from .backend import DenoiserBackend, PromptError
 from .denoise import sample
 from .digit_prompts import prompt_digit
@@ -43,23 +44,22 @@ def evenly_spaced_timesteps(num_steps: int, num_inference_steps: int) -> list[in
 
 class MNISTBackend(DenoiserBackend):
     name = "mnist"
-    image_size = 28
-    channels = 1
     value_range = (0.0, 1.0)
 
     def __init__(
         self,
-        model: ClassConditionalUNet,
+        model: torch.nn.Module,
         schedule: DDPMSchedule,
         device: torch.device | str = "cpu",
         variance: str = "beta",
     ):
-        if not isinstance(model, ClassConditionalUNet):
-            raise TypeError("the MNIST backend needs the class-conditioned UNet of part B")
+        if not is_class_conditional(model):
+            raise TypeError("the MNIST backend needs a class-conditioned model of part B")
         if variance not in ("beta", "posterior"):
             raise ValueError(f"variance must be beta or posterior, not {variance!r}")
         super().__init__(schedule.alphas_cumprod, device)
         self.variance_type = variance
+        self.channels, self.image_size, _ = sample_shape(model.spec)
         self.model = model.to(self.device).eval()
 
     @classmethod
