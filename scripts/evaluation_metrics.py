@@ -4,8 +4,6 @@ over sampler steps and guidance scales, and the samples the targets are computed
 import math
 from collections.abc import Sequence
 
-import torch
-
 from diffusionlab.data import MNIST
 from diffusionlab.evaluation.classifier import features, load_classifier
 from diffusionlab.evaluation.denoising import denoising_table
@@ -23,7 +21,7 @@ from diffusionlab.jobs import UserError, named, run_job, write_json
 from diffusionlab.part_b import sample_classes
 from diffusionlab.runtime import pick_device, set_threads, use_bf16
 from diffusionlab.schedule import DDPMSchedule
-from diffusionlab.training import load_checkpoint
+from diffusionlab.training import load_checkpoint, read_checkpoint
 
 FLOAT_FORMAT = "%.6g"
 NUM_DIGITS = 10
@@ -133,7 +131,7 @@ def target_samples(data, classifier, checkpoint, table, info, schedule: dict, se
         data, total, f"evaluation.targets.samples_per_digit = {samples_per_digit} ({total} "
         f"samples in batches of {batch_size})")
     dev = pick_device(device)
-    epoch = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
+    epoch = read_checkpoint(checkpoint)["epoch"]
     schedule_t = ddpm_schedule(schedule)
     x = figure_batches(load_checkpoint(checkpoint, dev, precision), schedule_t, batches=batches,
                        batch_size=batch_size, seed=seed, classes=classes, guidance=guidance,

@@ -18,13 +18,14 @@ from diffusionlab.evaluation.plots import illusions_figure, sdedit_figure
 from diffusionlab.jobs import UserError, named, run_job
 from diffusionlab.part_a.jobs import open_backend
 from diffusionlab.runtime import pick_device, set_threads
+from diffusionlab.torchfiles import read_torch_dict
 
 FLOAT_FORMAT = "%.6g"
 
 
 def figure_images(path: str, job: Mapping, samples: int) -> torch.Tensor:
     """The first `samples` images part A saved beside the figure of `job`."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = read_torch_dict(path, {"prompts", "images"}, "part A's images")
     if saved["prompts"] != job["prompts"] or len(saved["images"]) < samples:
         raise UserError(f"{path} does not hold {samples} images of {job['prompts']}; "
                         "rerun part A's job for it")

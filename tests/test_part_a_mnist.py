@@ -7,6 +7,7 @@ import torch
 from part_a_fixtures import tiny_mnist_checkpoint
 from PIL import Image
 
+from diffusionlab.jobs import UserError
 from diffusionlab.part_a.backend import PromptError
 from diffusionlab.part_a.denoise import forward, iterative_denoise, one_step_denoise, sample
 from diffusionlab.part_a.digit_prompts import digit_prompt
@@ -115,3 +116,11 @@ def test_drawings_on_paper_are_inverted(tmp_path):
     assert digit.shape == (1, 1, 28, 28)
     assert digit[0, 0, 14, 12].item() == pytest.approx(1.0, abs=0.02)  # the ink is white now
     assert digit[0, 0, 0, 0].item() == pytest.approx(0.0, abs=0.02)
+
+
+def test_a_corrupt_checkpoint_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "class.pt"
+    path.write_bytes(b"not a checkpoint" * 8)
+    with pytest.raises(UserError, match=f"{path} is corrupt or not a checkpoint") as caught:
+        MNISTBackend.from_checkpoint(path)
+    assert "\n" not in str(caught.value)

@@ -14,7 +14,7 @@ from .evaluation.denoising import mse, psnr
 from .figures import animation, image_grid, loss_curve
 from .sampling import sample
 from .schedule import DDPMSchedule
-from .training import load_checkpoint
+from .training import load_checkpoint, read_checkpoint
 
 
 def noise_images(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
@@ -51,8 +51,8 @@ def denoiser_results_figure(
     checkpoint: str | Path, mnist: MNIST, sigma: float, digits: int, seed: int, path, device="cpu"
 ) -> None:
     """1.2.1: test digits, their noisy versions and the denoiser's output (rows)."""
+    epoch = read_checkpoint(checkpoint)["epoch"]
     model = load_checkpoint(checkpoint, device)
-    epoch = torch.load(checkpoint, weights_only=True)["epoch"]
     x = first_digits(mnist, digits)
     z = noise_images(x, sigma, torch.Generator().manual_seed(seed))
     out = apply_batched(model, z, device)
@@ -139,7 +139,7 @@ def sampling_figures(
     precision: str = "fp32",
 ) -> None:
     """2.3 / 2.5: a grid of samples and an animation of the same sampling run."""
-    ck = torch.load(checkpoint, weights_only=True)
+    ck = read_checkpoint(checkpoint)
     model = load_checkpoint(checkpoint, device, precision)
     g = torch.Generator().manual_seed(seed)
     x, frames = sample(

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from ..models import is_class_conditional, sample_shape
 from ..schedule import DDPMSchedule
-from ..training import load_checkpoint
+from ..training import load_checkpoint, read_checkpoint
 from ..unet import one_hot
 from .backend import DenoiserBackend, PromptError
 from .denoise import sample
@@ -69,7 +69,7 @@ class MNISTBackend(DenoiserBackend):
     ) -> MNISTBackend:
         """The backend of a part B class-conditioned checkpoint, with its own DDPM schedule;
         `precision` as performance.sample_precision (training.load_checkpoint)."""
-        settings = torch.load(path, map_location="cpu", weights_only=True)["settings"]
+        settings = read_checkpoint(path)["settings"]
         schedule = DDPMSchedule.linear(
             settings["num_steps"], settings["beta_start"], settings["beta_end"]
         )

@@ -1,0 +1,28 @@
+"""Torch files: atomic writes, and one-line errors naming a corrupt or foreign file."""
+
+import pytest
+import torch
+
+from diffusionlab.jobs import UserError
+from diffusionlab.torchfiles import atomic_save, read_torch_dict
+
+
+def test_atomic_save_leaves_only_the_file(tmp_path):
+    path = tmp_path / "images.pt"
+    atomic_save({"images": torch.arange(3), "prompts": ["a"]}, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["images.pt"]
+    saved = read_torch_dict(path, {"images", "prompts"}, "part A's images")
+    assert torch.equal(saved["images"], torch.arange(3)) and saved["prompts"] == ["a"]
+
+
+def test_bad_files_are_one_line_naming_them(tmp_path):
+    corrupt, foreign = tmp_path / "corrupt.pt", tmp_path / "foreign.pt"
+    corrupt.write_bytes(bytes(range(256)))
+    atomic_save({"images": torch.zeros(1)}, foreign)
+    for path in (corrupt, foreign):
+        with pytest.raises(UserError, match=f"{path} is corrupt or not part A's images of this "
+                                            "pipeline .*delete it and rerun now$") as caught:
+            read_torch_dict(path, {"images", "prompts"}, "part A's images", " now")
+        assert "\n" not in str(caught.value)
+    with pytest.raises(FileNotFoundError):
+        read_torch_dict(tmp_path / "missing.pt", set(), "a file")
