@@ -159,15 +159,19 @@ def test_resume_after_an_interrupted_training_is_bit_exact(images, tmp_path, cap
         assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_other_settings_or_images_do_not_resume(images, tmp_path, capsys):
+@pytest.mark.parametrize("change", ["settings", "spec", "images", "meta", "code"])
+def test_other_settings_spec_images_or_code_do_not_resume(images, tmp_path, capsys, change):
     def crash(epoch):
         raise Crash
 
     with pytest.raises(Crash):
         train_autoencoder(settings(), TINY, images, tmp_path, progress=False, after_epoch=crash)
     capsys.readouterr()
-    train_autoencoder(settings(kl_weight=0.5), TINY, images, tmp_path, progress=False)
-    train_autoencoder(settings(), TINY, 255 - images, tmp_path, progress=False)
+    args = {"settings": (settings(kl_weight=0.5), TINY, images),
+            "spec": (settings(), {**TINY, "norm_groups": 2}, images),  # same weight shapes
+            "images": (settings(), TINY, 255 - images)}.get(change, (settings(), TINY, images))
+    train_autoencoder(*args, tmp_path, progress=False, data_meta={"n": 1} if change == "meta"
+                      else None, code="other" if change == "code" else "")
     assert "resuming" not in capsys.readouterr().out
 
 
