@@ -31,16 +31,8 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError
 from .data import Dataset, as_float, fingerprint
-from .jobs import UserError
-from .models import model_spec
-from .training import (
-    atomic_save,
-    checkpoint_path,
-    cpu_state,
-    digest,
-    epoch_generator,
-    read_state,
-)
+from .torchfiles import atomic_save, read_torch_dict
+from .training import checkpoint_path, cpu_state, digest, epoch_generator, read_state
 
 AUTOENCODER_DEFAULTS = {"block_out_channels": (32, 64, 64), "layers_per_block": 1,
                         "latent_channels": 4, "latent_multiple": 4}
@@ -309,26 +301,12 @@ def train_autoencoder(
             "checkpoints": {e: checkpoint_path(workdir, e) for e in s.checkpoint_epochs}}
 
 
-def _read(path: Path, keys: set[str], what: str) -> dict:
-    """A torch file holding a dict with `keys`; a corrupt or foreign file is a UserError."""
-    try:
-        contents = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(contents, dict) or not keys <= contents.keys():
-            raise ValueError(f"no {sorted(keys)} entries")
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # noqa: BLE001 (torch reports a bad file in many ways)
-        raise UserError(f"{path} is corrupt or not {what} of this pipeline "
-                        f"({type(err).__name__}); delete it and rerun") from err
-    return contents
-
-
 def load_autoencoder(checkpoint: str | Path | dict,
                      device: torch.device | str = "cpu") -> Autoencoder:
     """The autoencoder of a checkpoint (a file or its dict), rebuilt from its spec alone, in
     eval mode."""
-    ck = checkpoint if isinstance(checkpoint, dict) else _read(
-        Path(checkpoint), {"autoencoder", "spec"}, "an autoencoder checkpoint")
+    ck = checkpoint if isinstance(checkpoint, dict) else read_torch_dict(
+        checkpoint, {"autoencoder", "spec"}, "an autoencoder checkpoint")
     model = build_autoencoder(ck["spec"])
     model.load_state_dict(ck["autoencoder"])
     return model.to(device).eval()
@@ -432,7 +410,7 @@ def save_latents(cache: dict, path: str | Path) -> None:
 
 
 def load_latents(path: str | Path) -> dict:
-    return _read(Path(path), {"train_latents", "scale", "autoencoder"}, "a latent cache")
+    return read_torch_dict(path, {"train_latents", "scale", "autoencoder"}, "a latent cache")
 
 
 def scaled_latents(cache: dict, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
@@ -440,13 +418,13 @@ def scaled_latents(cache: dict, split: str = "train") -> tuple[torch.Tensor, tor
     return cache[f"{split}_latents"] * cache["scale"], cache[f"{split}_labels"]
 
 
-def latent_model_spec(kind: str, cache: dict, **options) -> dict:
-    """The model spec (models.model_spec) of a DDPM on a cache's latents: channels and size
-    from the autoencoder, classes from the data set; options are arch, hidden, widths, ..."""
+def latent_model_options(cache: dict, **options) -> dict:
+    """model_spec's keywords (TrainSettings.model) for a DDPM on a cache's latents: channels
+    and size from the autoencoder, classes from the data set, and `options` (arch, widths, ...);
+    model_spec(kind, **latent_model_options(cache)) is its spec."""
     channels, size, _ = latent_shape(cache["autoencoder"])
     classes = len(cache["meta"]["data"].get("class_names", [])) or None
-    return model_spec(kind, channels=channels, image_size=size,
-                      num_classes=classes if kind == "class" else None, **options)
+    return {"channels": channels, "image_size": size, "num_classes": classes, **options}
 
 
 def latent_data_meta(cache: dict) -> dict:
