@@ -4,6 +4,8 @@
 
 import glob
 
+from diffusionlab.site.deep_dive import report_key as deep_dive_report_key
+
 
 report: "../workflow-report/workflow.rst"
 
@@ -61,6 +63,13 @@ for _report_model in ("time", "class"):
 # Part A: the figures of every backend in part_a.backends, in the order of the exercise.
 for _report_backend in PART_A["backends"]:
     REPORT_FILES[f"part_a_{_report_backend}"] = part_a_shown(_report_backend)
+
+# The deep dive: every file of each run of deep_dive.run (rules/deep_dive.smk), one page each.
+for _report_name in DEEP_DIVE:
+    REPORT_FILES |= {
+        deep_dive_report_key(_report_name, _report_key): _report_path
+        for _report_key, _report_path in deep_dive_files(_report_name).items()
+    }
 
 if REPORT_EVALUATION:
     REPORT_FILES |= {

@@ -21,6 +21,7 @@ from diffusionlab.site import (
     part_spec,
     publish,
 )
+from diffusionlab.site.deep_dive import deep_dive_parts
 from diffusionlab.site.workflow import BACKEND_NAMES, part_a_figure
 from diffusionlab.workflow import checkpoint_epochs
 
@@ -332,13 +333,15 @@ def part_a_illusions(files: Mapping, config: Mapping) -> SectionResult:
 
 
 def manifest(files: Mapping, config: Mapping, not_run: Sequence[Mapping]) -> Manifest:
-    """Part A (each backend) first, then part B, then the evaluation, as the exercise reads.
+    """Part A (each backend) first, then part B, the evaluation and the deep dive's data sets,
+    as the exercise reads.
     Part A's figures of a backend are `files["part_a_<backend>"]`; parts listed in `not_run`
     give their reason; the evaluation shows when its files are among `files`."""
     parts = [part_a(b, files, config) for b in part_a_workflow.BACKENDS]
     parts.append(part_b(files, config))
     if "classifier_info" in files:
         parts.append(evaluation(files, config))
+    parts += deep_dive_parts(files, config)
     parts += [PartResult(**p) for p in not_run]
     return Manifest(parts, values={"seed": config["seed"]})
 

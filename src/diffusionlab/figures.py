@@ -101,11 +101,12 @@ def tile(images: torch.Tensor, columns: int, pad: int = 1) -> torch.Tensor:
 def animation(
     frames: Sequence[torch.Tensor], path: str | Path, columns: int, frame_ms: int, scale: int = 3
 ) -> None:
-    """Save the sampling process as a looping GIF; the last frame is held longer."""
+    """Save the sampling process as a looping GIF of [N, C, H, W] frames in [0, 1] (clamped),
+    grey or colour; the last frame is held longer."""
     pictures = []
     for x in frames:
         arr = (to_numpy_image(tile(x, columns)) * 255).round().astype(np.uint8)
-        img = Image.fromarray(arr, mode="L")
+        img = Image.fromarray(arr)  # H x W: grey ("L"); H x W x 3: colour ("RGB")
         pictures.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST))
     durations = [frame_ms] * (len(pictures) - 1) + [frame_ms * 25]
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=durations,

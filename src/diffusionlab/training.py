@@ -25,11 +25,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import ConfigError
 from .data import as_float, fingerprint
 from .jobs import UserError
+from .models import build_from_spec, model_spec
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
-from .unet import build, one_hot
+from .unet import one_hot
 
 OBJECTIVES = ("denoise", "ddpm")
 LR_SCHEDULES = ("exponential", "onecycle")
@@ -38,7 +40,7 @@ LR_SCHEDULES = ("exponential", "onecycle")
 @dataclass(frozen=True)
 class TrainSettings:
     kind: str  # "unconditional", "time" or "class"
-    hidden: int
+    hidden: int | None  # the course UNet's width D (None for other architectures)
     epochs: int
     batch_size: int
     lr: float
@@ -59,9 +61,13 @@ class TrainSettings:
     autocast_bf16: bool = False
     compile: bool = False  # torch.compile the model for the training loop
     checkpoint_epochs: tuple[int, ...] = field(default_factory=tuple)
+    # The network beyond kind and hidden: model_spec's keywords (arch, channels, image_size,
+    # num_classes, widths, ...). None: the exercise's UNet for 28x28 MNIST digits.
+    model: dict | None = None
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 2 or self.hidden < 1 or self.lr <= 0:
+        if (self.epochs < 1 or self.batch_size < 2 or self.lr <= 0
+                or (self.hidden is not None and self.hidden < 1)):
             raise ValueError("epochs, hidden >= 1, batch_size >= 2 and lr > 0 are required")
         bad = [e for e in self.checkpoint_epochs if not 1 <= e <= self.epochs]
         if bad:
@@ -75,6 +81,13 @@ class TrainSettings:
     def objective(self) -> str:
         return "denoise" if self.kind == "unconditional" else "ddpm"
 
+    def spec(self) -> dict:
+        """The model spec (diffusionlab.models) of the network these settings train."""
+        options = dict(self.model or {})
+        if options.get("arch", "course") == "course":
+            options["hidden"] = self.hidden
+        return model_spec(self.kind, **options)
+
     def schedule(self) -> DDPMSchedule:
         return DDPMSchedule.linear(self.num_steps, self.beta_start, self.beta_end)
 
@@ -82,6 +95,8 @@ class TrainSettings:
         """Hash of every setting that changes the weights (not the checkpoint list)."""
         d = asdict(self)
         d.pop("checkpoint_epochs")
+        if d["model"] is None:  # the MNIST UNet: the fingerprint it had before specs
+            d.pop("model")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -108,13 +123,14 @@ def batch_loss(
     if s.kind == "time":
         return nn.functional.mse_loss(model(xt, t_in), eps)
     keep = (torch.rand(x.shape[0], generator=g, device=x.device) >= s.p_uncond).float()
-    c = one_hot(y, 10) * keep[:, None]
+    c = one_hot(y, model.num_classes) * keep[:, None]
     return nn.functional.mse_loss(model(xt, t_in, c), eps)
 
 
 def new_model(s: TrainSettings) -> nn.Module:
+    spec = s.spec()  # checked before the seed: a bad spec consumes no draw
     torch.manual_seed(s.seed)
-    return build(s.kind, s.hidden)
+    return build_from_spec(spec)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -185,8 +201,8 @@ def checkpoint(model: nn.Module, s: TrainSettings, epoch: int, data_meta: dict,
     weights then under "raw_model").
     """
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()}
-    ck = {"model": cpu_state(model), "kind": s.kind, "hidden": s.hidden, "epoch": epoch,
-          "settings": settings, "data": data_meta}
+    ck = {"model": cpu_state(model), "kind": s.kind, "hidden": s.hidden, "spec": s.spec(),
+          "epoch": epoch, "settings": settings, "data": data_meta}
     if ema is not None:
         ck.update(model=cpu_state(ema.model), raw_model=ck["model"])
     return ck
@@ -217,13 +233,25 @@ def read_checkpoint(path: str | Path) -> dict:
     return ck
 
 
+def spec_of(ck: dict, path: str | Path) -> dict:
+    """The spec that rebuilds a checkpoint's model; checkpoints written before specs hold the
+    exercise's MNIST UNet of their kind and width. A bad spec is a UserError naming the file."""
+    try:
+        if "spec" in ck:
+            return model_spec(**ck["spec"])
+        return model_spec(ck["kind"], hidden=ck["hidden"])
+    except (ConfigError, TypeError) as err:
+        raise UserError(f"{path}: its model spec is invalid ({err}); delete it and "
+                        f"rerun{rebuilt_by(Path(path))}") from err
+
+
 def load_checkpoint(
     path: str | Path, device: torch.device | str = "cpu", precision: str = "fp32"
 ) -> nn.Module:
     """The model of a checkpoint, for inference; `precision` (performance.sample_precision:
     fp32, bf16 or auto) may run its forward pass in bf16 (runtime.bf16_forward)."""
     ck = read_checkpoint(path)
-    model = build(ck["kind"], ck["hidden"])
+    model = build_from_spec(spec_of(ck, path))
     model.load_state_dict(ck["model"])
     device = torch.device(device)
     model = model.to(device).eval()

@@ -104,6 +104,20 @@ PARTS: tuple[PartSpec, ...] = (
             SectionSpec("targets", "Targets, and what this run reached", number="E.7"),
         ),
     ),
+    # One page per data set of deep_dive.run (the data set as the part's backend).
+    PartSpec(
+        "deep",
+        "deep-dive",
+        "Deep dive",
+        "Deep dive: the same diffusion on other images",
+        (
+            SectionSpec("data", "The data set", number="D.1"),
+            SectionSpec("training", "Training", number="D.2"),
+            SectionSpec("samples", "Samples over training", number="D.3"),
+            SectionSpec("sampling", "Summary and detailed sampling", number="D.4"),
+            SectionSpec("memorisation", "Memorisation: new images or copies?", number="D.5"),
+        ),
+    ),
 )
 
 

@@ -1,0 +1,40 @@
+"""Rule deep_dive_metrics: memorisation of a deep dive run's last samples (nearest training
+image of each, near-copies, held-out images as the reference) and, for a single image, the
+PSNR of the samples to it."""
+
+import torch
+
+from diffusionlab.data import as_float, load_dataset
+from diffusionlab.deep_dive.figures import nearest_figure
+from diffusionlab.deep_dive.metrics import memorisation, memorisation_table, psnr
+from diffusionlab.jobs import run_job, write_json
+from diffusionlab.runtime import set_threads
+
+
+def main(data, samples, table, summary, figure, near_copy_rms, title, shown=8):
+    dataset = load_dataset(data)
+    drawn = torch.load(samples, weights_only=True)
+    x = drawn["samples"].clamp(0, 1)
+    train = as_float(dataset.train_images)
+    single = dataset.meta["dataset"] == "image"
+    # A single image's test split is the image itself: no held-out reference exists.
+    held_out = None if single else as_float(dataset.test_images)
+    result = memorisation(x, train, held_out, near_copy_rms)
+    values = {"dataset": dataset.meta.get("name"), "epoch": drawn["epoch"], **result["summary"]}
+    if single:
+        db = psnr(x, as_float(dataset.test_images)[0])
+        values.update(psnr_mean=float(db.mean()), psnr_min=float(db.min()),
+                      psnr_max=float(db.max()))
+    memorisation_table(result, drawn["classes"], dataset.test_labels, dataset.train_labels,
+                       dataset.class_names).to_csv(table, index=False, float_format="%.6g")
+    write_json(values, summary)
+    d, i = result["samples"]
+    nearest_figure(x[:shown], train[i[:shown]], d[:shown], figure,
+                   f"{title}: samples and their nearest training images (RMS distance)")
+
+
+if __name__ == "__main__":
+    sm = snakemake  # noqa: F821 (injected by Snakemake)
+    set_threads(sm.threads)
+    run_job(main, sm.log[0], sm.input.data, sm.input.samples, sm.output.table,
+            sm.output.summary, sm.output.figure, **sm.params.args)

@@ -1,0 +1,263 @@
+"""The deep dive (issue 11): its config, models trained from a spec on any image shape, the
+figures (clamped pixels), memorisation and PSNR, and its rules scoped by data set."""
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+from workflow_runs import CI_PRESET, ROOT, snakemake
+
+from diffusionlab.config import ConfigError, validate
+from diffusionlab.deep_dive import runs
+from diffusionlab.deep_dive.draw import draw, strip_steps
+from diffusionlab.deep_dive.figures import class_rows, detailed_figure, sample_grid
+from diffusionlab.deep_dive.metrics import memorisation, memorisation_table, nearest, psnr
+from diffusionlab.figures import animation
+from diffusionlab.jobs import UserError
+from diffusionlab.training import TrainSettings, load_checkpoint, read_checkpoint, train
+
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+NO_FASHION = "Debian's dataset-fashion-mnist is not installed (apt-get install it)"
+
+
+def merged(*files):
+    """config.yaml with presets laid over it, as Snakemake merges --configfile files."""
+    def update(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for f in files:
+        update(config, yaml.safe_load(Path(f).read_text()))
+    return config
+
+
+# -- config ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", [None, "laptop.yaml", "ci.yaml"])
+def test_shipped_configs_are_valid(preset):
+    config = merged(*([ROOT / "presets" / preset] if preset else []))
+    validate(config, SCHEMA)
+    runs.check(config)
+    assert len(runs.runs(config)) >= 2
+
+
+def test_reference_runs_the_write_ups_settings():
+    config = merged()
+    photo = config["datasets"]["photo"]
+    assert (photo["source"], photo["size"]) == ("image", 64)
+    assert config["deep_dive"]["models"]["photo"]["num_steps"] == 1000
+    assert config["datasets"]["cifar10"]["source"] == "cifar10"
+    assert config["deep_dive"]["models"]["cifar10"]["kind"] == "class"
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda m: m.update(widths=[8, 16]), "deep_dive.models.fashion"),  # course with widths
+    (lambda m: m.pop("guidance"), "deep_dive.models.fashion"),  # class model without guidance
+    (lambda m: m.update(arch="unet3d"), "deep_dive.models.fashion.arch"),
+])
+def test_schema_names_the_bad_run_setting(edit, key):
+    config = merged()
+    edit(config["deep_dive"]["models"]["fashion"])
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(config, SCHEMA)
+
+
+def test_check_names_unknown_runs_and_late_epochs():
+    config = merged()
+    config["deep_dive"]["run"] = ["photo", "nowhere"]
+    config["deep_dive"]["models"]["photo"]["sample_epochs"] = [5, 99]
+    with pytest.raises(ConfigError) as err:
+        runs.check(config)
+    assert "'nowhere' is not a data set" in str(err.value)
+    assert "deep_dive.models.photo.sample_epochs" in str(err.value)
+
+
+def test_train_and_sampling_settings():
+    config = merged()
+    s = runs.train_settings(config, "cifar10")
+    assert s["model"] == {"arch": "unet2d", "widths": [64, 128, 256]}
+    assert s["hidden"] is None and s["p_uncond"] == 0.1 and "lr_decay_total" not in s
+    assert s["checkpoint_epochs"] == [10, 25, 50]
+    args = runs.sampling_settings(config, "photo")
+    assert args["strip_every"] == 50 and args["num_samples"] == 16
+    assert len(strip_steps(1000, args["strip_every"])) == 20
+    assert runs.sampling_settings(config, "fashion")["samples_per_class"] == 4
+
+
+def test_strip_steps_end_at_the_finished_sample():
+    assert strip_steps(300, 15) == list(range(285, -1, -15))
+    assert strip_steps(30, 2)[-1] == 0 and len(strip_steps(30, 2)) == 15
+
+
+# -- models of any shape, trained and sampled --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    """A class-conditioned course UNet trained 1 epoch on 3 classes of 3x16x16 images."""
+    folder = tmp_path_factory.mktemp("colour")
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(24, 3, 16, 16, generator=g) * 255).to(torch.uint8)
+    labels = torch.arange(24) % 3
+    s = TrainSettings(kind="class", hidden=4, epochs=1, batch_size=8, lr=1e-3, seed=1,
+                      num_steps=10, checkpoint_epochs=(1,),
+                      model={"arch": "course", "channels": 3, "image_size": 16,
+                             "num_classes": 3})
+    result = train(s, images, labels, folder, data_meta={"class_names": ["a", "b", "c"]},
+                   progress=False)
+    return s, result["checkpoints"][1]
+
+
+def test_checkpoint_rebuilds_its_model_from_its_spec(colour_run):
+    s, path = colour_run
+    ck = read_checkpoint(path)
+    assert ck["spec"] == s.spec() and ck["spec"]["channels"] == 3
+    model = load_checkpoint(path)
+    assert model(torch.rand(2, 3, 16, 16), torch.rand(2), torch.eye(3)[:2]).shape == (2, 3, 16, 16)
+
+
+def test_a_checkpoint_with_a_bad_spec_is_named(colour_run, tmp_path):
+    _, path = colour_run
+    ck = read_checkpoint(path)
+    ck["spec"] = {**ck["spec"], "image_size": 18}
+    bad = tmp_path / "bad.pt"
+    torch.save(ck, bad)
+    with pytest.raises(UserError, match="bad.pt"):
+        load_checkpoint(bad)
+
+
+def test_draw_gives_class_rows_and_strips(colour_run):
+    _, path = colour_run
+    drawn = draw(path, seed=0, variance="beta", strip_every=3, strips=2, samples_per_class=2,
+                 guidance=2.0)
+    assert drawn["samples"].shape == (6, 3, 16, 16)
+    assert drawn["classes"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert drawn["steps"].tolist() == [9, 6, 3, 0]
+    assert drawn["frames"].shape == (4, 6, 3, 16, 16)
+    # The last frame is the finished sample.
+    assert torch.equal(drawn["frames"][-1], drawn["samples"])
+    assert drawn["class_names"] == ["a", "b", "c"] and drawn["strips"] == 2
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def test_class_rows_group_samples_by_class():
+    samples = torch.arange(6).float().reshape(6, 1, 1, 1)
+    rows = class_rows(samples, torch.tensor([0, 1, 2, 0, 1, 2]), 3)
+    assert [[float(x) for x in row] for row in rows] == [[0, 3], [1, 4], [2, 5]]
+
+
+def test_figures_are_written(tmp_path):
+    x = torch.rand(4, 3, 8, 8)
+    sample_grid(x, tmp_path / "grid.png", title="t", classes=torch.tensor([0, 1, 0, 1]),
+                class_names=["cat", "dog"])
+    detailed_figure(torch.rand(5, 2, 3, 8, 8), [8, 6, 4, 2, 0], tmp_path / "strips.png", "t")
+    for name in ("grid.png", "strips.png"):
+        assert Image.open(tmp_path / name).size[0] > 100
+
+
+def test_animation_clamps_colour_pixels(tmp_path):
+    """Values beyond [0, 1] become 0 and 255, not colours wrapped around (the write-up's bug)."""
+    frame = torch.zeros(1, 3, 4, 4)
+    frame[0, 0] = 1.7  # red, far out of range
+    frame[0, 1] = -0.8
+    frame[0, 2] = 0.5
+    animation([frame], tmp_path / "a.gif", columns=1, frame_ms=50, scale=1)
+    rgb = np.asarray(Image.open(tmp_path / "a.gif").convert("RGB"))
+    centre = rgb[2, 2]
+    assert centre[0] == 255 and centre[1] == 0 and abs(int(centre[2]) - 128) <= 2
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def test_nearest_matches_brute_force():
+    g = torch.Generator().manual_seed(0)
+    refs, queries = torch.rand(50, 1, 5, 5, generator=g), torch.rand(7, 1, 5, 5, generator=g)
+    d, i = nearest(queries, refs, batch_size=8)  # several batches
+    full = torch.cdist(queries.flatten(1), refs.flatten(1))
+    assert torch.equal(i, full.argmin(1))
+    assert torch.allclose(d, full.min(1).values / 5)
+
+
+def smooth_images(n, seed):
+    """Blurry random images in [0, 1]: distinct pictures, not per-pixel noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 1, 4, 4, generator=g)
+    return torch.nn.functional.interpolate(coarse, size=16, mode="bilinear")
+
+
+def check_memorisation(train, held_out, labels):
+    g = torch.Generator().manual_seed(1)
+    copies = train[:10] + 0.01 * torch.randn(train[:10].shape, generator=g)
+    result = memorisation(copies, train, held_out[:10], threshold=0.05)
+    s = result["summary"]
+    assert s["sample_near_copies"] == 1.0 and s["held_out_near_copies"] == 0.0
+    assert result["samples"][1].tolist() == list(range(10))
+    table = memorisation_table(result, labels[:10], labels, labels, [str(k) for k in range(10)])
+    assert table.groupby("image")["near_copy"].all().to_dict() == {"held-out": False,
+                                                                   "sample": True}
+
+
+def test_memorisation_flags_copies_not_held_out_images():
+    train, held_out = smooth_images(300, 0), smooth_images(10, 1)
+    check_memorisation(train, held_out, torch.arange(300) % 10)
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason=NO_FASHION)
+def test_memorisation_on_fashion_mnist():
+    from diffusionlab.data import as_float, prepare
+
+    data = prepare({"source": "fashion-mnist", "train_size": 3000, "test_size": 10})
+    check_memorisation(as_float(data.train_images), as_float(data.test_images),
+                       data.train_labels)
+
+
+def test_psnr_clamps_and_measures():
+    image = torch.full((3, 4, 4), 0.5)
+    assert psnr(image[None] + 0.1, image).item() == pytest.approx(20.0, abs=1e-4)
+    # A sample beyond the range is measured as its pixels: clamped to 1 (0.5 off, 6.02 dB).
+    assert psnr(torch.full((1, 3, 4, 4), 3.0), image).item() == pytest.approx(6.0206, abs=1e-3)
+
+
+# -- workflow ----------------------------------------------------------------------------------
+
+
+def dry_run_jobs(tmp_path, *overlays):
+    out = snakemake(tmp_path, "-n", "deep_dive", configfiles=overlays).stdout
+    jobs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("deep_dive") and parts[1].isdigit():
+            jobs[parts[0]] = int(parts[1])
+    return jobs, out
+
+
+def test_dry_run_lists_every_data_sets_jobs_and_a_new_entry_adds_jobs_only(tmp_path):
+    jobs, out = dry_run_jobs(tmp_path)
+    assert jobs["deep_dive_train"] == 2 and jobs["deep_dive_data"] == 2
+    for name in ("photo16", "fashion"):
+        assert f"results/deep_dive/{name}/summary.png" in out
+        assert f"results/deep_dive/{name}/memorisation.csv" in out
+    ci = yaml.safe_load(CI_PRESET.read_text())
+    model = copy.deepcopy(ci["deep_dive"]["models"]["photo16"])
+    extra = tmp_path / "more.yaml"
+    extra.write_text(yaml.safe_dump({
+        "datasets": {"rocket": {"source": "image", "image": "skimage:rocket", "size": 8}},
+        "deep_dive": {"run": ["photo16", "fashion", "rocket"], "models": {"rocket": model}}}))
+    more, out = dry_run_jobs(tmp_path, extra)
+    assert set(more) == set(jobs)  # no new rule
+    assert more["deep_dive_train"] == 3 and more["deep_dive_sample"] == jobs["deep_dive_sample"] + 2
+    assert "results/deep_dive/rocket/detailed_epoch2.png" in out
