@@ -186,6 +186,10 @@ def test_cached_latents_times_the_scale_have_unit_std(autoencoder, dataset, tmp_
     assert abs(float(cache["train_latents"].std()) - 1) > 0.05  # the scale has work to do
     z, labels = scaled_latents(cache)
     assert abs(float(z.std()) - 1) < 1e-5
+    with torch.no_grad():
+        q = autoencoder.posterior(as_float(dataset.train_images))
+    assert cache["meta"]["posterior_std"] == pytest.approx(float(q.std.mean()) * cache["scale"],
+                                                           rel=1e-4)
     assert torch.equal(labels, dataset.train_labels)
     # the posterior mean: encoding is deterministic, in any batch size (up to rounding)
     again = encode_dataset(autoencoder, dataset, batch_size=24)["train_latents"]

@@ -322,14 +322,25 @@ def _device(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
+def posterior_moments(autoencoder: Autoencoder, images: torch.Tensor,
+                      batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The posterior means and standard deviations of uint8 images [N, C, H, W], float32 on
+    the CPU, unscaled."""
+    autoencoder.eval()
+    moments = [(q.mean.float().cpu(), q.std.float().cpu())
+               for q in (autoencoder.posterior(as_float(x))
+                         for x in _batches(images, batch_size, _device(autoencoder)))]
+    if not moments:
+        empty = torch.empty(0, *latent_shape(autoencoder.spec))
+        return empty, empty
+    means, stds = zip(*moments, strict=True)
+    return torch.cat(means), torch.cat(stds)
+
+
 def encode_images(autoencoder: Autoencoder, images: torch.Tensor,
                   batch_size: int = 256) -> torch.Tensor:
     """The posterior means of uint8 images [N, C, H, W], float32 on the CPU, unscaled."""
-    autoencoder.eval()
-    device = _device(autoencoder)
-    means = [autoencoder.posterior(as_float(x)).mean.float().cpu()
-             for x in _batches(images, batch_size, device)]
-    return torch.cat(means) if means else torch.empty(0, *latent_shape(autoencoder.spec))
+    return posterior_moments(autoencoder, images, batch_size)[0]
 
 
 @torch.no_grad()
@@ -386,21 +397,24 @@ def encode_dataset(autoencoder: Autoencoder, dataset: Dataset, batch_size: int =
     the scale, the autoencoder's spec and the data set's meta.
 
     The posterior mean rather than a sample: the cache is then a function of the checkpoint
-    alone (no seed to record), and with a small KL weight the posterior's std is far below
-    the latents' spread, so a sample would add little but noise the decoder was not fed at
-    test time.
+    alone (no seed to record), and the DDPM learns the points the decoder reconstructs best
+    (it is measured on means too). What a sample would have added is recorded:
+    meta["posterior_std"], the posterior's mean std over the training latents, in the DDPM's
+    scaled units (1 = as large as the latents' whole spread; a small kl_weight keeps it small).
     """
     if tuple(dataset.image_shape) != (autoencoder.spec["channels"],
                                       autoencoder.spec["image_size"],
                                       autoencoder.spec["image_size"]):
         raise ConfigError(f"the autoencoder (spec {autoencoder.spec}) was not made for images "
                           f"of shape {dataset.image_shape}")
-    train = encode_images(autoencoder, dataset.train_images, batch_size)
+    train, train_std = posterior_moments(autoencoder, dataset.train_images, batch_size)
     test = encode_images(autoencoder, dataset.test_images, batch_size)
+    scale = latent_scale(train)
     return {"train_latents": train, "train_labels": dataset.train_labels.clone(),
             "test_latents": test, "test_labels": dataset.test_labels.clone(),
-            "scale": latent_scale(train), "autoencoder": dict(autoencoder.spec),
-            "meta": {"data": dataset.meta, "autoencoder": autoencoder_meta or {}}}
+            "scale": scale, "autoencoder": dict(autoencoder.spec),
+            "meta": {"data": dataset.meta, "autoencoder": autoencoder_meta or {},
+                     "posterior_std": float(train_std.double().mean()) * scale}}
 
 
 def save_latents(cache: dict, path: str | Path) -> None:
