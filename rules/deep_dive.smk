@@ -39,6 +39,16 @@ def deep_dive_samples(name, epochs=None):
     return [deep_dive_path(name, f"samples_epoch{e}.pt") for e in epochs]
 
 
+def deep_dive_judge_files(wildcards):
+    """A class model's samples are read by its data set's judge."""
+    if deep_dive_settings(wildcards)["kind"] != "class":
+        return {}
+    return {
+        "judge": deep_dive_path(wildcards.dataset, "judge.pt"),
+        "judge_info": deep_dive_path(wildcards.dataset, "judge.json"),
+    }
+
+
 def deep_dive_files(name):
     """Every figure and table of one run, as the write-up shows them."""
     epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
@@ -196,8 +206,35 @@ rule deep_dive_detailed:
         "../scripts/deep_dive_figures.py"
 
 
+rule deep_dive_judge:
+    input:
+        data=f"{DEEP_DIVE_DIR}/data.pt",
+        code=code_inputs("deep_dive_judge.py"),
+    output:
+        model=f"{DEEP_DIVE_DIR}/judge.pt",
+        info=f"{DEEP_DIVE_DIR}/judge.json",
+    log:
+        "logs/deep_dive/judge_{dataset}.log",
+    benchmark:
+        "results/benchmarks/deep_dive_judge_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        args={
+            "judge": config["deep_dive"]["judge"],
+            "seed": config["seed"],
+            "device": config["device"],
+        },
+    script:
+        "../scripts/deep_dive_judge.py"
+
+
 rule deep_dive_metrics:
     input:
+        unpack(deep_dive_judge_files),
         data=f"{DEEP_DIVE_DIR}/data.pt",
         samples=lambda w: deep_dive_samples(w.dataset)[-1],
         code=code_inputs("deep_dive_metrics.py"),

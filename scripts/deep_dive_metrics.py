@@ -1,17 +1,23 @@
 """Rule deep_dive_metrics: memorisation of a deep dive run's last samples (nearest training
-image of each, near-copies, held-out images as the reference) and, for a single image, the
-PSNR of the samples to it."""
+image of each, near-copies, held-out images as the reference), for a single image the PSNR of
+the samples to it, and for a class model the share of its guided samples its set's judge reads
+as the class asked for."""
+
+import json
+from pathlib import Path
 
 import torch
 
 from diffusionlab.data import as_float, load_dataset
 from diffusionlab.deep_dive.figures import nearest_figure
 from diffusionlab.deep_dive.metrics import memorisation, memorisation_table, psnr
+from diffusionlab.evaluation.classifier import load_classifier, predict
 from diffusionlab.jobs import run_job, write_json
 from diffusionlab.runtime import set_threads
 
 
-def main(data, samples, table, summary, figure, near_copy_rms, title, shown=8):
+def main(data, samples, table, summary, figure, near_copy_rms, title, judge=None, judge_info=None,
+         shown=8):
     dataset = load_dataset(data)
     drawn = torch.load(samples, weights_only=True)
     x = drawn["samples"].clamp(0, 1)
@@ -25,6 +31,11 @@ def main(data, samples, table, summary, figure, near_copy_rms, title, shown=8):
         db = psnr(x, as_float(dataset.test_images)[0])
         values.update(psnr_mean=float(db.mean()), psnr_min=float(db.min()),
                       psnr_max=float(db.max()))
+    if judge is not None and len(drawn["classes"]):
+        read = predict(load_classifier(judge), x)
+        values.update(judge_test_accuracy=json.loads(Path(judge_info).read_text())["test_accuracy"],
+                      class_accuracy=float((read == drawn["classes"]).float().mean()),
+                      judged_samples=len(read))
     memorisation_table(result, drawn["classes"], dataset.test_labels, dataset.train_labels,
                        dataset.class_names).to_csv(table, index=False, float_format="%.6g")
     write_json(values, summary)
@@ -37,4 +48,5 @@ if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
     run_job(main, sm.log[0], sm.input.data, sm.input.samples, sm.output.table,
-            sm.output.summary, sm.output.figure, **sm.params.args)
+            sm.output.summary, sm.output.figure, judge=sm.input.get("judge"),
+            judge_info=sm.input.get("judge_info"), **sm.params.args)

@@ -2,6 +2,7 @@
 figures (clamped pixels), memorisation and PSNR, and its rules scoped by data set."""
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,28 @@ def test_draw_gives_class_rows_and_strips(colour_run):
     assert drawn["class_names"] == ["a", "b", "c"] and drawn["strips"] == 2
 
 
+def test_the_judge_reads_colour_images_of_any_classes(tmp_path):
+    from diffusionlab.evaluation.classifier import (
+        load_classifier,
+        predict,
+        save_classifier,
+        train_classifier,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(30) % 3
+    # Each class a colour: red, green or blue images.
+    images = torch.zeros(30, 3, 12, 12, dtype=torch.uint8)
+    images[torch.arange(30), labels] = 200
+    images += (torch.rand(images.shape, generator=g) * 40).to(torch.uint8)
+    net = train_classifier(images, labels, epochs=15, batch_size=10, lr=1e-2, seed=0,
+                           channels=(4, 8), features=8, num_classes=3)
+    save_classifier(net, tmp_path / "judge.pt")
+    judge = load_classifier(tmp_path / "judge.pt")
+    assert (judge.in_channels, judge.image_size, judge.num_classes) == (3, 12, 3)
+    assert torch.equal(predict(judge, images), labels)
+
+
 # -- figures -----------------------------------------------------------------------------------
 
 
@@ -248,6 +271,7 @@ def dry_run_jobs(tmp_path, *overlays):
 def test_dry_run_lists_every_data_sets_jobs_and_a_new_entry_adds_jobs_only(tmp_path):
     jobs, out = dry_run_jobs(tmp_path)
     assert jobs["deep_dive_train"] == 2 and jobs["deep_dive_data"] == 2
+    assert jobs["deep_dive_judge"] == 1  # the class model's set only
     for name in ("photo16", "fashion"):
         assert f"results/deep_dive/{name}/summary.png" in out
         assert f"results/deep_dive/{name}/memorisation.csv" in out
@@ -261,3 +285,80 @@ def test_dry_run_lists_every_data_sets_jobs_and_a_new_entry_adds_jobs_only(tmp_p
     assert set(more) == set(jobs)  # no new rule
     assert more["deep_dive_train"] == 3 and more["deep_dive_sample"] == jobs["deep_dive_sample"] + 2
     assert "results/deep_dive/rocket/detailed_epoch2.png" in out
+
+
+# -- the site ----------------------------------------------------------------------------------
+
+
+def run_files(folder: Path, name: str, run: dict, meta: dict, metrics: dict) -> dict:
+    """The files of one deep dive run as the rules write them, drawn from random images."""
+    from diffusionlab.part_b import plot_losses
+    from diffusionlab.site.deep_dive import FILE_KEYS
+
+    folder.mkdir(parents=True)
+    epochs = sorted(set(run["sample_epochs"]) | {run["epochs"]})
+    x = torch.rand(4, *meta["image_shape"])
+    files = {k: folder / f"{k}.json" for k in ("data_meta", "info", "metrics")}
+    files["data_meta"].write_text(json.dumps(meta))
+    spec = {"arch": "course", "kind": run["kind"], "channels": meta["channels"],
+            "image_size": meta["image_shape"][1], "num_classes": 10 if run["kind"] == "class"
+            else None, "hidden": run["hidden"]}
+    files["info"].write_text(json.dumps({"spec": spec,
+                                         "settings": {"checkpoint_epochs": epochs}}))
+    files["metrics"].write_text(json.dumps(metrics))
+    files["losses"] = folder / "losses.csv"
+    files["losses"].write_text("epoch,step,loss\n1,0,0.9\n2,1,0.04\n2,2,0.02\n")
+    files["loss"] = folder / "loss.png"
+    plot_losses(files["losses"], files["loss"], "loss")
+    files["memorisation"] = folder / "memorisation.csv"
+    files["memorisation"].write_text("image,index,class,nearest_train,nearest_class,rms,"
+                                     "near_copy\nsample,0,Bag,3,Bag,0.2,False\n")
+    for key in ("summary", "nearest"):
+        files[key] = folder / f"{key}.png"
+        sample_grid(x, files[key], title=key)
+    files["samples"], files["animations"], files["detailed"] = [], [], []
+    for e in epochs:
+        files["samples"].append(folder / f"samples{e}.png")
+        sample_grid(x, files["samples"][-1], title="s")
+        files["detailed"].append(folder / f"detailed{e}.png")
+        detailed_figure(x[None].repeat(3, 1, 1, 1, 1)[:, :2], [2, 1, 0], files["detailed"][-1],
+                        "d")
+        files["animations"].append(folder / f"anim{e}.gif")
+        animation([x, x], files["animations"][-1], columns=2, frame_ms=50)
+    assert set(files) == set(FILE_KEYS)
+    return {f"deep_dive_{name}_{k}": v for k, v in files.items()}
+
+
+def test_the_site_has_a_page_per_data_set(tmp_path):
+    from diffusionlab.site import Manifest, Provenance, build_site
+    from diffusionlab.site.deep_dive import deep_dive_parts
+
+    config = merged(ROOT / "presets" / "laptop.yaml")
+    runs_config = config["deep_dive"]["models"]
+    meta = {"dataset": "fashion-mnist", "source": "debian", "root": "/usr/share", "train_count":
+            4000, "test_count": 1000, "image_shape": [1, 28, 28], "channels": 1,
+            "class_names": ["T-shirt/top", "Bag"], "fingerprint": "ab" * 32}
+    files = run_files(tmp_path / "fashion", "fashion", runs_config["fashion"], meta, {
+        "epoch": 8, "near_copy_rms": 0.05, "samples": 40, "sample_near_copies": 0.0,
+        "sample_median_rms": 0.21, "held_out": 40, "held_out_near_copies": 0.0,
+        "held_out_median_rms": 0.15, "judge_test_accuracy": 0.87, "class_accuracy": 0.725,
+        "judged_samples": 40})
+    cat = {**meta, "dataset": "image", "source": "image", "root": "skimage:chelsea",
+           "image_shape": [3, 32, 32], "channels": 3, "class_names": ["chelsea"]}
+    files |= run_files(tmp_path / "cat", "cat", runs_config["cat"], cat, {
+        "epoch": 12, "near_copy_rms": 0.05, "samples": 16, "sample_near_copies": 1.0,
+        "sample_median_rms": 0.01, "psnr_mean": 31.5, "psnr_min": 25.0, "psnr_max": 35.0})
+    parts = deep_dive_parts(files, config)
+    assert [p.page_slug for p in parts] == ["deep-dive-cat", "deep-dive-fashion"]
+    build_site(Manifest(parts), tmp_path / "site",
+               Provenance(config=config, data_meta=meta, device="cpu", benchmarks=[]))
+    fashion = (tmp_path / "site" / "deep-dive-fashion.html").read_text()
+    for text in ("What appears first while sampling?", "reads 72% of the 40 guided samples",
+                 "4 per class with guidance γ = 5.0", "2 classes (T-shirt/top, Bag)",
+                 "Reference: 0% of 40 held-out test images", "hidden width D = 32",
+                 "t = 285 … 0, every 15 steps"):
+        assert text in fashion, text
+    page = (tmp_path / "site" / "deep-dive-cat.html").read_text()
+    assert "PSNR of the samples to the training image: 31.5 dB" in page
+    assert "one class (chelsea)" in page and "held-out" not in page.split("D.5")[-1].split(
+        "<table")[0]

@@ -23,27 +23,34 @@ PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
 
 
 class DigitClassifier(nn.Module):
+    """For images of any channel count and any size divisible by 4 (the deep dive's data sets);
+    the defaults are MNIST's."""
+
     def __init__(
-        self, channels: Sequence[int] = (32, 64), features: int = 128, num_classes: int = 10
+        self, channels: Sequence[int] = (32, 64), features: int = 128, num_classes: int = 10,
+        in_channels: int = 1, image_size: int = 28,
     ):
         super().__init__()
+        if image_size % 4:
+            raise ValueError(f"image_size {image_size} must be a multiple of 4 (two poolings)")
         c1, c2 = channels
         self.channels, self.num_features, self.num_classes = (c1, c2), features, num_classes
+        self.in_channels, self.image_size = in_channels, image_size
         self.body = nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2),
+            nn.Conv2d(in_channels, c1, 5, padding=2),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Conv2d(c1, c2, 5, padding=2),
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
-            nn.Linear(c2 * 7 * 7, features),
+            nn.Linear(c2 * (image_size // 4) ** 2, features),
             nn.ReLU(),
         )
         self.head = nn.Linear(features, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate-layer features of images [N, 1, 28, 28] in [0, 1]."""
+        """Penultimate-layer features of images [N, C, S, S] in [0, 1]."""
         return self.body((x - PIXEL_MEAN) / PIXEL_STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,7 +59,7 @@ class DigitClassifier(nn.Module):
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [N, 28, 28], float [N, 28, 28] or float [N, 1, 28, 28] -> float [N, 1, 28, 28]."""
+    """uint8 or float images [N, H, W] (one channel) or [N, C, H, W] -> float [N, C, H, W]."""
     if images.dtype == torch.uint8:
         return as_float(images)
     images = images.float()
@@ -70,6 +77,7 @@ def train_classifier(
     *,
     channels: Sequence[int] = (32, 64),
     features: int = 128,
+    num_classes: int = 10,
     on_epoch: Callable[[int, float, int], None] | None = None,
 ) -> DigitClassifier:
     """Train with Adam on the cross-entropy over every image given; returns the model in eval
@@ -82,11 +90,11 @@ def train_classifier(
         raise ValueError("epochs >= 1, batch_size >= 1 and lr > 0 are required")
     if len(images_u8) != len(labels):
         raise ValueError(f"{len(images_u8)} images but {len(labels)} labels")
+    x_all, y_all = as_input(images_u8).to(device), labels.long().to(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = DigitClassifier(channels, features)
+        model = DigitClassifier(channels, features, num_classes, x_all.shape[1], x_all.shape[2])
     model = model.to(device)
-    x_all, y_all = as_input(images_u8).to(device), labels.long().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     n = len(y_all)
@@ -145,6 +153,8 @@ def save_classifier(model: DigitClassifier, path: str | Path, meta: dict | None 
         "channels": list(model.channels),
         "features": model.num_features,
         "num_classes": model.num_classes,
+        "in_channels": model.in_channels,
+        "image_size": model.image_size,
         "meta": meta or {},
     }
     atomic_save(checkpoint, Path(path))
@@ -152,6 +162,8 @@ def save_classifier(model: DigitClassifier, path: str | Path, meta: dict | None 
 
 def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> DigitClassifier:
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    model = DigitClassifier(ck["channels"], ck["features"], ck["num_classes"])
+    # Files written before other data sets hold MNIST's classifier.
+    model = DigitClassifier(ck["channels"], ck["features"], ck["num_classes"],
+                            ck.get("in_channels", 1), ck.get("image_size", 28))
     model.load_state_dict(ck["model"])
     return model.to(device).eval()

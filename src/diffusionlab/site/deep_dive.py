@@ -67,6 +67,11 @@ def metrics_notes(m: Mapping) -> list[str]:
                      f"test images lie as close to a training image (median RMS distance "
                      f"{m['held_out_median_rms']:.3f}). Samples much closer than the held-out "
                      "images are copies; as close or farther, new images of the same kind.")
+    if "class_accuracy" in m:
+        notes.append(f"The data set's judge (part B's classifier trained on its training split; "
+                     f"test accuracy {m['judge_test_accuracy']:.1%}) reads "
+                     f"{m['class_accuracy']:.0%} of the {m['judged_samples']} guided samples as "
+                     "the class asked for.")
     if "psnr_mean" in m:
         notes.append(f"PSNR of the samples to the training image: {m['psnr_mean']:.1f} dB on "
                      f"average ({m['psnr_min']:.1f} to {m['psnr_max']:.1f} dB). One image "
