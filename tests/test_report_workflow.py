@@ -9,6 +9,7 @@ report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import (
     ConfigSettings,
@@ -48,8 +50,14 @@ def ci_config() -> dict:
     return config
 
 
-def scheduled(snakefile: Path, workdir: Path, config: dict | None = None) -> set[tuple]:
-    """The jobs a dry run of the default target schedules: (rule, wildcard=value, ...)."""
+def job_name(job) -> tuple:
+    return (job.rule.name, *(f"{k}={v}" for k, v in sorted(job.wildcards_dict.items())))
+
+
+def dry_run(snakefile: Path, workdir: Path, config: dict | None = None, view=job_name,
+            forceall: bool = False) -> list:
+    """`view` of each job a dry run of the default target schedules (every job of the DAG
+    with forceall), seen from the working directory."""
     cwd = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
@@ -59,15 +67,17 @@ def scheduled(snakefile: Path, workdir: Path, config: dict | None = None) -> set
                 snakefile=snakefile,
                 workdir=workdir,
             )
-            dag_api = workflow_api.dag(DAGSettings())
+            dag_api = workflow_api.dag(DAGSettings(forceall=forceall))
             dag_api.execute_workflow(executor="dryrun")
             dag = workflow_api._workflow.dag
-            return {
-                (job.rule.name, *(f"{k}={v}" for k, v in sorted(job.wildcards_dict.items())))
-                for job in dag.needrun_jobs(exclude_finished=False)
-            }
+            return [view(job) for job in dag.needrun_jobs(exclude_finished=False)]
     finally:
         os.chdir(cwd)
+
+
+def scheduled(snakefile: Path, workdir: Path, config: dict | None = None) -> set[tuple]:
+    """The jobs a dry run of the default target schedules: (rule, wildcard=value, ...)."""
+    return set(dry_run(snakefile, workdir, config))
 
 
 def jobs(rule: str, *wildcards: dict) -> set[tuple]:
@@ -158,7 +168,84 @@ def test_a_template_reruns_the_report_only(run):
     assert scheduled(snakefile, workdir) == set()
 
 
-def test_the_site_shows_part_a(run):
+@contextlib.contextmanager
+def edited(path: Path):
+    """The file with a comment appended (newer than every output), then restored as it was,
+    times included, so the finished run is current again."""
+    original, stat = path.read_text(), path.stat()
+    try:
+        path.write_text(original + "\n# edited\n")
+        yield
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
+    """evaluation/frechet.py is reached only by scripts/evaluation_metrics.py, through
+    evaluation/sample_quality.py: its jobs (the denoiser's too: same script, and the graph
+    counts every job of a script alike), what reads their tables, and the report."""
+    snakefile, workdir = run
+    models = ci_config()["evaluation"]["sampler_steps"]["models"]
+    expected = (
+        jobs("evaluate_denoiser")
+        | jobs("evaluate_checkpoints", {"model": "time"}, {"model": "class"})
+        | jobs("evaluate_sampler_steps", *({"model": m} for m in models))
+        | jobs("evaluate_guidance")
+        | jobs("evaluation_targets")
+        | REPORT
+    )
+    with edited(snakefile.parent / "src" / "diffusionlab" / "evaluation" / "frechet.py"):
+        assert scheduled(snakefile, workdir) == expected
+    assert scheduled(snakefile, workdir) == set()
+
+
+def test_settings_a_job_ignores_rerun_nothing_but_the_report(run):
+    """data.root names the folder of the torchvision and folder sources, which the tiny
+    preset's embedded sample never reads; sample_precision is for sampling, not training. Only
+    the report, which prints the whole config, reruns."""
+    snakefile, workdir = run
+    assert ci_config()["data"]["source"] == "embedded"
+    assert scheduled(snakefile, workdir, {"data": {"root": "/somewhere/else"}}) == REPORT
+    assert jobs("data") <= scheduled(snakefile, workdir, {"data": {"embedded_test_size": 500}})
+    changed = scheduled(snakefile, workdir, {"performance": {"sample_precision": "bf16"}})
+    assert jobs("sample", {"model": "time", "epoch": 1}) <= changed
+    assert not {job for job in changed if job[0].startswith("train_")}
+
+
+def test_no_job_has_a_path_of_the_checkout_among_its_params(run):
+    """Moving or copying a finished checkout must rerun nothing: no param of any job holds an
+    absolute path of the workflow's folder or of the working directory."""
+    snakefile, workdir = run
+    params = dry_run(snakefile, workdir, view=lambda job: (job_name(job), repr(job.params)),
+                     forceall=True)
+    assert len(params) > 40
+    top = os.path.commonpath([snakefile.parent, workdir])
+    assert [name for name, text in params if top in text] == []
+
+
+def test_image_files_and_downloads_are_inputs(run, tmp_path):
+    """A local image is an input of the job that prepares it (editing it reruns that job and
+    those that read the prepared image); a URL is fetched once by part_a_download, whose
+    cached file the jobs of every backend read."""
+    snakefile, workdir = run
+    local = tmp_path / "five.png"
+    url = "https://example.org/images/horse.jpg"
+    config = {"part_a": {"mnist": {"images": {"drawn_5": str(local), "horse": url}}}}
+
+    def inputs(job):
+        return job_name(job), [str(f) for f in job.input], dict(job.params.items())
+
+    Image.new("L", (40, 40), 255).save(local)
+    found = {name: (files, params)
+             for name, files, params in dry_run(snakefile, workdir, config, view=inputs)}
+    download = part_a_workflow.download_path(url)
+    assert found[("part_a_download", f"download={Path(download).name}")][1]["url"] == url
+    files, params = found[("part_a_input", "backend=mnist", "name=drawn_5")]
+    assert str(local) in files and params["source"] is None
+    files, params = found[("part_a_input", "backend=mnist", "name=horse")]
+    assert download in files and params["source"] is None
+
     _, workdir = run
     site = workdir / "report"
     index = (site / "index.html").read_text()

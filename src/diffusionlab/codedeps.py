@@ -26,18 +26,22 @@ class ImportGraph:
     def __init__(self, src: str | Path):
         self.src = Path(src)
         self._imports: dict[Path, frozenset[str]] = {}
+        self._scripts: dict[Path, list[Path]] = {}
 
     def script_modules(self, script: str | Path) -> list[Path]:
         """Files of every package module `script` can import, directly or not, sorted."""
-        seen: set[str] = set()
-        todo = list(self._direct(Path(script), package=None))
-        while todo:
-            name = todo.pop()
-            if name in seen or self.file(name) is None:
-                continue
-            seen.add(name)
-            todo += self._direct(self.file(name), package=self._package_of(name))
-        return sorted(self.file(name) for name in seen)
+        script = Path(script)
+        if script not in self._scripts:
+            seen: set[str] = set()
+            todo = list(self._direct(script, package=None))
+            while todo:
+                name = todo.pop()
+                if name in seen or self.file(name) is None:
+                    continue
+                seen.add(name)
+                todo += self._direct(self.file(name), package=self._package_of(name))
+            self._scripts[script] = sorted(self.file(name) for name in seen)
+        return list(self._scripts[script])
 
     def file(self, module: str) -> Path | None:
         """The source file of a dotted module name of the package, or None if there is none."""
