@@ -296,3 +296,17 @@ def test_a_corrupt_checkpoint_or_cache_names_its_file(tmp_path):
     torch.save({"model": {}}, path)
     with pytest.raises(UserError, match="not a latent cache"):
         latent.load_latents(path)
+
+
+def test_the_latent_benchmark_measures_both_spaces(tmp_path, capsys):
+    from benchmarks import latent_throughput
+
+    out = tmp_path / "latent.md"
+    latent_throughput.main(["--devices", "cpu", "--steps", "1", "--batch-size", "4",
+                            "--hidden", "4", "--ae-widths", "4", "8", "8", "--num-steps", "2",
+                            "--samples", "10", "--markdown", str(out)])
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in out.read_text().splitlines() if line.startswith("| ")][2:]
+    assert [row[1] for row in rows] == ["1x28x28 (padded 32x32)", "1x28x28", "4x8x8"]
+    assert all(float(row[4]) > 0 for row in rows)  # training images/s
+    assert all(float(row[5]) > 0 for row in rows[1:])  # sampling seconds per image
