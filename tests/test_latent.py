@@ -2,6 +2,7 @@
 from its checkpoint; 28x28 images pad and crop exactly; cached latents are scaled to unit std;
 decoding gives images of the data set's shape in [0, 1]; a DDPM step runs on the latents."""
 
+import json
 import math
 
 import pytest
@@ -19,6 +20,7 @@ from diffusionlab.latent import (
     decode_frames,
     decode_latents,
     encode_dataset,
+    latent_data_meta,
     latent_model_options,
     latent_shape,
     load_autoencoder,
@@ -243,6 +245,10 @@ def test_the_training_code_builds_and_steps_a_latent_ddpm(autoencoder, dataset, 
     g = torch.Generator().manual_seed(0)
     loss = train_step(model, opt, s, z[:8], labels[:8], g, s.schedule())
     assert math.isfinite(float(loss)) and float(loss) > 0
+    meta = json.loads(json.dumps(latent_data_meta(cache)))  # plain data for keys and files
+    assert meta["class_names"] == ["a", "b", "c"] and meta["latent"]["latent_shape"] == [2, 8, 8]
+    assert meta["latent"]["scale"] == cache["scale"]
+    assert meta["latent"]["autoencoder"] == autoencoder.spec
 
 
 @pytest.mark.xfail(strict=True, reason="training.train reads every input as uint8 (as_float "
