@@ -61,6 +61,7 @@ def deep_dive_files(name):
         "animations": [deep_dive_path(name, f"sampling_epoch{e}.gif") for e in epochs],
         "summary": deep_dive_path(name, "summary.png"),
         "detailed": [deep_dive_path(name, f"detailed_epoch{e}.png") for e in epochs],
+        "settling": deep_dive_path(name, f"settling_epoch{epochs[-1]}.csv"),
         "memorisation": deep_dive_path(name, "memorisation.csv"),
         "metrics": deep_dive_path(name, "metrics.json"),
         "nearest": deep_dive_path(name, "nearest.png"),
@@ -193,6 +194,7 @@ rule deep_dive_detailed:
         code=code_inputs("deep_dive_figures.py"),
     output:
         out=f"{DEEP_DIVE_DIR}/detailed_epoch{{epoch}}.png",
+        settling_table=f"{DEEP_DIVE_DIR}/settling_epoch{{epoch}}.csv",
     log:
         "logs/deep_dive/detailed_{dataset}_epoch{epoch}.log",
     benchmark:

@@ -1,9 +1,11 @@
 """Rules of the deep dive's figures from saved samples: loss curve, the write-up's "summary"
-(a row of samples per sampled epoch) and "detailed sampling" (x_t along the way)."""
+(a row of samples per sampled epoch) and "detailed sampling" (x_t along the way, with how far
+its coarse layout and its detail still are from the finished sample at each step)."""
 
 import torch
 
 from diffusionlab.deep_dive.figures import detailed_figure, summary_figure
+from diffusionlab.deep_dive.metrics import settling
 from diffusionlab.jobs import named, run_job
 from diffusionlab.part_b import plot_losses
 
@@ -22,13 +24,15 @@ def summary(samples, out, title, count):
                    f"{title}: samples after each sampled epoch")
 
 
-def detailed(samples, out, title):
+def detailed(samples, out, settling_table, title):
     drawn = load(samples)
     names = drawn["class_names"]
     labels = [names[int(c)] for c in drawn["classes"][: drawn["frames"].shape[1]]] \
         if len(drawn["classes"]) else None
     detailed_figure(drawn["frames"], drawn["steps"].tolist(), out,
                     f"{title}: x_t while sampling (epoch {drawn['epoch']})", labels)
+    settling(drawn["frames"], drawn["steps"].tolist()).to_csv(settling_table, index=False,
+                                                             float_format="%.4g")
 
 
 if __name__ == "__main__":

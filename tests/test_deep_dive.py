@@ -16,7 +16,14 @@ from diffusionlab.config import ConfigError, validate
 from diffusionlab.deep_dive import runs
 from diffusionlab.deep_dive.draw import draw, strip_steps
 from diffusionlab.deep_dive.figures import class_rows, detailed_figure, sample_grid
-from diffusionlab.deep_dive.metrics import memorisation, memorisation_table, nearest, psnr
+from diffusionlab.deep_dive.metrics import (
+    coarse,
+    memorisation,
+    memorisation_table,
+    nearest,
+    psnr,
+    settling,
+)
 from diffusionlab.figures import animation
 from diffusionlab.jobs import UserError
 from diffusionlab.training import TrainSettings, load_checkpoint, read_checkpoint, train
@@ -255,6 +262,34 @@ def test_psnr_clamps_and_measures():
     assert psnr(torch.full((1, 3, 4, 4), 3.0), image).item() == pytest.approx(6.0206, abs=1e-3)
 
 
+def test_settling_measures_layout_and_detail_apart():
+    """x_t whose block means reach the finished sample halfway and whose detail only at the end:
+    the coarse share left falls to 0 by the middle frame, the detail's later."""
+    g = torch.Generator().manual_seed(0)
+    final = torch.rand(2, 3, 8, 8, generator=g)
+    layout = coarse(final, 4)
+    detail, offset = final - layout, torch.rand(2, 3, 2, 2, generator=g).repeat_interleave(
+        4, -1).repeat_interleave(4, -2)
+    frames = []
+    for k in range(5):  # coarse offset gone at k = 2, detail gone at k = 4
+        a, b = max(0.0, 1 - k / 2), 1 - k / 4
+        frames.append(0.1 + 0.8 * (layout + a * (offset - layout) + (1 - b) * detail))
+    table = settling(torch.stack(frames), [8, 6, 4, 2, 0])
+    assert table["coarse_left"].tolist()[0] == pytest.approx(1.0)
+    assert table["coarse_left"].tolist()[2:] == pytest.approx([0, 0, 0], abs=1e-6)
+    assert table["detail_left"].tolist() == pytest.approx([1, 0.75, 0.5, 0.25, 0], abs=1e-5)
+
+
+def test_settled_at_reads_the_first_step_that_stays_settled(tmp_path):
+    from diffusionlab.site.deep_dive import settled_at
+
+    path = tmp_path / "s.csv"
+    path.write_text("t,coarse_left,detail_left\n9,1,1\n6,0.05,0.5\n3,0.2,0.08\n0,0,0\n")
+    assert settled_at(path) == {"coarse": 0, "detail": 3}  # coarse rises again at t = 3
+    path.write_text("t,coarse_left,detail_left\n9,1,1\n6,0.05,0.5\n3,0.02,0.3\n0,0,0\n")
+    assert settled_at(path) == {"coarse": 6, "detail": 0}
+
+
 # -- workflow ----------------------------------------------------------------------------------
 
 
@@ -313,6 +348,10 @@ def run_files(folder: Path, name: str, run: dict, meta: dict, metrics: dict) -> 
     files["memorisation"] = folder / "memorisation.csv"
     files["memorisation"].write_text("image,index,class,nearest_train,nearest_class,rms,"
                                      "near_copy\nsample,0,Bag,3,Bag,0.2,False\n")
+    files["settling"] = folder / "settling.csv"
+    files["settling"].write_text("t,coarse_rms,detail_rms,coarse_left,detail_left\n"
+                                 "285,0.5,0.3,1,1\n150,0.02,0.2,0.04,0.6\n15,0.01,0.02,0.02,0.06"
+                                 "\n0,0,0,0,0\n")
     for key in ("summary", "nearest"):
         files[key] = folder / f"{key}.png"
         sample_grid(x, files[key], title=key)
@@ -356,7 +395,9 @@ def test_the_site_has_a_page_per_data_set(tmp_path):
     for text in ("What appears first while sampling?", "reads 72% of the 40 guided samples",
                  "4 per class with guidance γ = 5.0", "2 classes (T-shirt/top, Bag)",
                  "Reference: 0% of 40 held-out test images", "hidden width D = 32",
-                 "t = 285 … 0, every 15 steps"):
+                 "t = 285 … 0, every 15 steps", "coarse layout left</th>",
+                 "the coarse layout is within 10% of its final state from t = 150 on, the detail "
+                 "from t = 15 on: the layout comes first."):
         assert text in fashion, text
     page = (tmp_path / "site" / "deep-dive-cat.html").read_text()
     assert "PSNR of the samples to the training image: 31.5 dB" in page

@@ -20,7 +20,10 @@ MEMORISATION_LABELS = {"image": "image", "index": "#", "nearest_train": "nearest
 MEMORISATION_ROWS = 12
 # The files of a run that its page shows or reads (rules/deep_dive.smk, deep_dive_files).
 FILE_KEYS = ("data_meta", "info", "losses", "loss", "samples", "animations", "summary",
-             "detailed", "memorisation", "metrics", "nearest")
+             "detailed", "settling", "memorisation", "metrics", "nearest")
+SETTLING_LABELS = {"t": "t", "coarse_left": "coarse layout left", "detail_left": "detail left"}
+# The share of its first distance to the finished sample at which a component counts as drawn.
+SETTLED = 0.1
 
 
 def read_json(path) -> dict:
@@ -34,6 +37,28 @@ def final_loss(losses_csv) -> float:
     last = max(e for e, _ in rows)
     values = [v for e, v in rows if e == last]
     return sum(values) / len(values)
+
+
+def settled_at(settling_csv) -> dict[str, int | None]:
+    """The first step t (counting down) from which the coarse layout and the detail stay within
+    SETTLED of their first distance to the finished sample."""
+    with open(settling_csv, newline="") as f:
+        rows = [(int(r["t"]), float(r["coarse_left"]), float(r["detail_left"]))
+                for r in csv.DictReader(f)]
+    settled = {}
+    for k, col in ((1, "coarse"), (2, "detail")):
+        later = [t for i, (t, *_) in enumerate(rows)
+                 if all(r[k] <= SETTLED for r in rows[i:])]
+        settled[col] = later[0] if later else None
+    return settled
+
+
+def settling_note(settled: Mapping) -> str:
+    return (f"In this run, the coarse layout is within {SETTLED:.0%} of its final state from "
+            f"t = {settled['coarse']} on, the detail from t = {settled['detail']} on: "
+            + ("the layout comes first." if settled["coarse"] > settled["detail"] else
+               "here the detail does not come after the layout." if settled["coarse"]
+               < settled["detail"] else "both at once."))
 
 
 def provenance_note(meta: Mapping) -> str:
@@ -118,9 +143,12 @@ def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int) -> PartRe
                 *(Figure(p, kind="detailed", values={"epoch": e})
                   for e, p in zip(epochs, files["detailed"], strict=True)),
             ],
+            tables=[Table(files["settling"], kind="settling", labels=SETTLING_LABELS,
+                          columns=tuple(SETTLING_LABELS), digits=2)],
+            notes=[settling_note(settled_at(files["settling"]))],
             values={"summary_samples": run["summary_samples"], "epochs_sampled": epochs,
                     "strips": run["strips"], "strip_first": (T - 1) // strip_every
-                    * strip_every},
+                    * strip_every, "last_epoch": epochs[-1], "settled": SETTLED},
         ),
         "memorisation": SectionResult(
             figures=[Figure(files["nearest"], kind="nearest")],
