@@ -279,9 +279,12 @@ def test_training_train_takes_the_scaled_latents_as_they_are(autoencoder, datase
     (dict(latent_channels=0), "latent_channels"),
     (dict(depth=2), "depth"),
 ])
-def test_bad_autoencoder_specs_name_the_key(change, key):
+def test_bad_autoencoder_specs_name_the_key(change, key, images, tmp_path):
     with pytest.raises(ConfigError, match=key):
         build_autoencoder({**TINY, **change})
+    with pytest.raises(ConfigError, match=key):
+        train_autoencoder(settings(), {**TINY, **change}, images, tmp_path, progress=False)
+    assert not (tmp_path / "state.pt").exists()
 
 
 def test_bad_settings_and_mismatched_images_are_refused(images, tmp_path):

@@ -150,15 +150,20 @@ class Autoencoder(nn.Module):
         return crop((self.vae.decode(latents).sample + 1) / 2, size, size)
 
 
-def build_autoencoder(spec: dict) -> Autoencoder:
-    """The freshly initialised autoencoder a spec describes (the spec is checked first)."""
+def checked_spec(spec: dict) -> dict:
+    """autoencoder_spec of a spec dict (from a config or a checkpoint): ConfigError for a
+    wrong type, an unknown or missing key, or a bad value."""
     if not isinstance(spec, dict):
         raise ConfigError(f"an autoencoder spec must be a mapping, not {type(spec).__name__}")
     try:
-        spec = autoencoder_spec(**spec)
+        return autoencoder_spec(**spec)
     except TypeError as err:  # an unknown or missing key
         raise ConfigError(f"autoencoder spec {sorted(spec)}: {err}") from None
-    return Autoencoder(spec)
+
+
+def build_autoencoder(spec: dict) -> Autoencoder:
+    """The freshly initialised autoencoder a spec describes (the spec is checked first)."""
+    return Autoencoder(checked_spec(spec))
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ def train_autoencoder(
     workdir.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
     data_meta = data_meta or {}
-    spec = autoencoder_spec(**spec)
+    spec = checked_spec(spec)
     if tuple(images.shape[1:]) != (spec["channels"], spec["image_size"], spec["image_size"]):
         raise ConfigError(f"autoencoder spec: channels {spec['channels']} and image_size "
                           f"{spec['image_size']} do not fit images of shape "
