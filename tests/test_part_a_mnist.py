@@ -17,7 +17,6 @@ from diffusionlab.part_a.guidance import anagram, factorized, guided
 from diffusionlab.part_a.mnist import (
     MNISTBackend,
     draw_digit,
-    evenly_spaced_timesteps,
     load_drawing,
     parse_prompt,
 )
@@ -54,7 +53,6 @@ def test_schedule_and_timesteps_come_from_the_checkpoint(backend):
     assert backend.scale_timestep(750) == 225
     assert backend.noise_std(100, 99, None).item() == pytest.approx(
         backend.schedule.betas[100].item() ** 0.5, rel=1e-5)
-    assert evenly_spaced_timesteps(300, 5) == [299, 239, 179, 120, 60, 0]
 
 
 def test_predictions_match_part_b_guidance(backend):

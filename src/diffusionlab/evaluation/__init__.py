@@ -3,8 +3,8 @@
 - `classifier`: a LeNet-style MNIST classifier, the judge of every metric below;
 - `frechet`: the Frechet distance between two Gaussian fits of feature sets;
 - `denoising`: MSE / PSNR of the one-step denoiser beside non-learned baselines;
-- `fast_sampling`: strided DDPM and DDIM samplers with fewer steps than training;
-- `sample_quality`: Frechet distance to test digits and class accuracy of generated digits;
+- `sample_quality`: Frechet distance to test digits and class accuracy of generated digits
+  (drawn by `diffusionlab.sampling`: all T steps, or fewer with strided DDPM and DDIM);
 - `illusions`: how well visual anagrams, hybrids and SDEdit edits read to the classifier;
 - `plots`: the figures of these tables.
 """

@@ -27,7 +27,6 @@ from ..models import is_class_conditional
 from ..sampling import sample
 from ..schedule import DDPMSchedule
 from .classifier import DigitClassifier, features, probabilities
-from .fast_sampling import sample_strided
 from .frechet import feature_frechet_distance
 
 
@@ -59,7 +58,7 @@ def generate(
     device: torch.device | str = "cpu",
     **sampler,
 ) -> torch.Tensor:
-    """`sample_strided` in batches from one generator, clipped to [0, 1].
+    """`sampling.sample` in batches from one generator, clipped to [0, 1].
 
     `sampler` holds num_steps, method, spacing, variance, guidance and, for a class-conditioned
     model, `classes` for all num_samples digits (sliced per batch here). DDPM draws its noise
@@ -73,8 +72,8 @@ def generate(
     for lo in range(0, num_samples, batch_size):
         n = min(batch_size, num_samples - lo)
         c = None if classes is None else classes[lo : lo + n]
-        out.append(sample_strided(model, schedule, n, generator=g, classes=c, device=device,
-                                  **sampler))
+        out.append(sample(model, schedule, n, generator=g, classes=c, device=device,
+                          **sampler)[0])
     return torch.cat(out).clamp(0, 1)
 
 

@@ -1,6 +1,11 @@
 """The forward process and the denoising loops of part A (sections 1.1 to 1.5).
 
 All noise comes from an explicit CPU torch.Generator; images stay in the backend's model space.
+The timesteps come from `diffusionlab.sampling` (the exercise's stride is its leading spacing,
+`part_a.timesteps`), and each step is strided DDPM's: the posterior mean at x0_hat
+(`schedule.predict_x0`, `schedule.posterior_mean`, as `schedule.ddpm_step`). What stays here is
+part A's own: any backend's noise estimator (guidance, anagrams) and variance (DeepFloyd's
+learned range), a start inside the chain (i_start) and a hook after each step (inpainting).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ..models import is_class_conditional, sample_shape
+from ..sampling.timesteps import spaced_timesteps
 from ..schedule import DDPMSchedule
 from ..training import load_checkpoint, read_checkpoint
 from ..unet import one_hot
@@ -33,13 +34,6 @@ def parse_prompt(prompt: str) -> int | None:
         return prompt_digit(prompt)
     except ValueError as err:
         raise PromptError(str(err)) from err
-
-
-def evenly_spaced_timesteps(num_steps: int, num_inference_steps: int) -> list[int]:
-    """num_inference_steps steps from T-1 down to 0, as evenly spaced as integers allow."""
-    if not 1 <= num_inference_steps < num_steps:
-        raise ValueError(f"num_inference_steps must lie in 1..{num_steps - 1}")
-    return torch.linspace(num_steps - 1, 0, num_inference_steps + 1).round().long().tolist()
 
 
 class MNISTBackend(DenoiserBackend):
@@ -93,8 +87,11 @@ class MNISTBackend(DenoiserBackend):
         return self.model(x_t, t_in, embeddings.to(self.device)).float(), None
 
     def text_to_image(self, cond, uncond, num_inference_steps, guidance, generator):
-        """CFG sampling over num_inference_steps evenly spaced timesteps (no pipeline here)."""
-        timesteps = evenly_spaced_timesteps(self.num_steps, num_inference_steps)
+        """CFG sampling with num_inference_steps steps between evenly spaced timesteps from T-1
+        to 0 (diffusers' linspace spacing; no pipeline here)."""
+        if not 1 <= num_inference_steps < self.num_steps:
+            raise ValueError(f"num_inference_steps must lie in 1..{self.num_steps - 1}")
+        timesteps = spaced_timesteps(self.num_steps, num_inference_steps + 1, "linspace")
         estimator = guided(self, cond, uncond, guidance)
         return sample(self, cond.shape[0], timesteps, estimator, generator)[0]
 

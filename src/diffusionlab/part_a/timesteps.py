@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from ..sampling.timesteps import spaced_timesteps
+
 REFERENCE_NUM_STEPS = 1000
 
 
@@ -27,9 +29,9 @@ def scale_timestep(t: int, num_steps: int, reference: int = REFERENCE_NUM_STEPS)
 def strided_timesteps(
     num_steps: int, stride: int = 30, reference: int = REFERENCE_NUM_STEPS
 ) -> list[int]:
-    """Decreasing timesteps k * s, k = floor((T-1)/s) .. 0, with s the stride scaled to T."""
+    """Decreasing timesteps k * s, k = floor((T-1)/s) .. 0, with s the stride scaled to T: the
+    leading spacing of that stride."""
     if stride < 1:
         raise ValueError("the stride must be at least 1")
     step = max(1, math.floor(stride * num_steps / reference + 0.5))
-    top = (num_steps - 1) // step * step
-    return list(range(top, -1, -step))
+    return spaced_timesteps(num_steps, spacing="leading", stride=step)
