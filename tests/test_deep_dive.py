@@ -180,6 +180,70 @@ def test_the_judge_reads_colour_images_of_any_classes(tmp_path):
     assert torch.equal(predict(judge, images), labels)
 
 
+def script(name):
+    """A rule script as a module (its main functions), without Snakemake."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def photo_run(tmp_path_factory):
+    """The jobs of one run of the ci preset's single image, at 8x8, called as the rules call
+    them: data, training, samples of the last epoch, figures and metrics."""
+    from diffusionlab.data import prepare, save_dataset
+
+    folder = tmp_path_factory.mktemp("photo")
+    config = merged(CI_PRESET)
+    config["datasets"]["photo16"].update(size=8, length=32)
+    save_dataset(prepare(config["datasets"]["photo16"], "photo16"), folder / "data.pt",
+                 folder / "data.json")
+    settings = runs.train_settings(config, "photo16")
+    performance = {"precision": "fp32", "channels_last": False, "compile": False}
+    script("deep_dive_train").main(
+        "photo16", settings, performance, "cpu", 1, str(folder / "data.pt"), [],
+        str(folder / "checkpoints"), folder / "losses.csv", folder / "training.json",
+        folder / "resume")
+    args = runs.sampling_settings(config, "photo16")
+    script("deep_dive_sample").main(
+        folder / "checkpoints", folder / "samples.png", folder / "sampling.gif",
+        folder / "samples.pt", 2, "photo16", **{**args, "device": "cpu"})
+    script("deep_dive_metrics").main(
+        folder / "data.pt", folder / "samples.pt", folder / "memorisation.csv",
+        folder / "metrics.json", folder / "nearest.png", 0.05, "photo16")
+    return folder, settings
+
+
+def test_a_run_of_the_jobs_writes_every_file(photo_run):
+    folder, settings = photo_run
+    assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == [
+        f"epoch{e}.pt" for e in settings["checkpoint_epochs"]]
+    assert not (folder / "resume").exists()  # the finished training dropped its state
+    info = json.loads((folder / "training.json").read_text())
+    assert info["spec"]["channels"] == 3 and info["spec"]["image_size"] == 8
+    drawn = torch.load(folder / "samples.pt", weights_only=True)
+    assert drawn["samples"].shape == (4, 3, 8, 8)
+    assert drawn["frames"].shape[1] == 2  # the strips' samples only
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert "held_out" not in metrics and metrics["psnr_mean"] < 100  # one image: PSNR instead
+    for name in ("samples.png", "sampling.gif", "nearest.png"):
+        assert Image.open(folder / name).size[0] > 20
+
+
+def test_a_network_that_does_not_fit_the_images_is_named(photo_run, tmp_path):
+    folder, settings = photo_run
+    bad = {**settings, "model": {"arch": "unet2d", "widths": [8, 8, 8, 8, 8]}, "hidden": None}
+    with pytest.raises(ConfigError, match=r"deep_dive\.models\.photo16.*3x8x8"):
+        script("deep_dive_train").main(
+            "photo16", bad, {"precision": "fp32", "channels_last": False, "compile": False},
+            "cpu", 1, str(folder / "data.pt"), [], str(tmp_path / "ck"), tmp_path / "l.csv",
+            tmp_path / "t.json", tmp_path / "resume")
+    assert not (tmp_path / "ck").exists()
+
+
 # -- figures -----------------------------------------------------------------------------------
 
 
