@@ -251,8 +251,6 @@ def test_the_training_code_builds_and_steps_a_latent_ddpm(autoencoder, dataset, 
     assert meta["latent"]["autoencoder"] == autoencoder.spec
 
 
-@pytest.mark.xfail(strict=True, reason="training.train reads every input as uint8 (as_float "
-                   "divides by 255); it must take float latents as they are (issue 12)")
 def test_training_train_takes_the_scaled_latents_as_they_are(autoencoder, dataset, tmp_path,
                                                              monkeypatch):
     cache = encode_dataset(autoencoder, dataset)
@@ -319,3 +317,16 @@ def test_the_latent_benchmark_measures_both_spaces(tmp_path, capsys):
     assert [row[1] for row in rows] == ["1x28x28 (padded 32x32)", "1x28x28", "4x8x8"]
     assert all(float(row[4]) > 0 for row in rows)  # training images/s
     assert all(float(row[5]) > 0 for row in rows[1:])  # sampling seconds per image
+
+
+def test_training_inputs_read_uint8_as_unit_range_and_floats_as_they_are():
+    pixels = torch.tensor([[[[0, 255], [51, 102]]]], dtype=torch.uint8)
+    assert torch.equal(training.training_inputs(pixels),
+                       torch.tensor([[[[0.0, 1.0], [0.2, 0.4]]]]))
+    z = torch.tensor([[[[-2.5, 3.0]]]], dtype=torch.float64)
+    read = training.training_inputs(z)
+    assert read.dtype == torch.float32 and torch.equal(read, z.float())
+    read.add_(1)  # a copy: the caller's latents stay as they were
+    assert torch.equal(z, torch.tensor([[[[-2.5, 3.0]]]], dtype=torch.float64))
+    with pytest.raises(ValueError, match="int64"):
+        training.training_inputs(torch.zeros(1, 1, 2, 2, dtype=torch.long))

@@ -333,6 +333,16 @@ def read_state(path: Path, key: str, s: TrainSettings, device: torch.device) -> 
     return state
 
 
+def training_inputs(images: torch.Tensor) -> torch.Tensor:
+    """What a model trains on: uint8 images as floats in [0, 1]; float inputs (a latent
+    DDPM's scaled latents) as they are, as a float32 copy (the caller's tensor is untouched)."""
+    if images.dtype == torch.uint8:
+        return as_float(images)
+    if not images.is_floating_point():
+        raise ValueError(f"training inputs must be uint8 images or floats, not {images.dtype}")
+    return images.to(torch.float32, copy=True)
+
+
 def train(
     s: TrainSettings,
     train_images: torch.Tensor,
@@ -345,6 +355,9 @@ def train(
     code: str = "",
 ) -> dict:
     """Train (or resume) and return {"losses": [(epoch, step, loss)], "checkpoints": {epoch: path}}.
+
+    train_images: uint8 images [N, C, H, W] (read as [0, 1]) or float inputs taken as they are
+    (a latent DDPM's scaled latents, latent.scaled_latents).
 
     Checkpoints of `s.checkpoint_epochs` are written to workdir/epoch_NNN.pt as they are reached.
     `code` identifies the code that trains (files_digest of the job's modules): a resume state
@@ -389,7 +402,7 @@ def train(
             losses, start = [], 1
     net = torch.compile(model) if s.compile else model  # shares weights with `model`
     schedule = s.schedule() if s.objective == "ddpm" else None
-    x_all = as_float(train_images).to(device)
+    x_all = training_inputs(train_images).to(device)
     y_all = train_labels.to(device)
     if s.channels_last:
         x_all = x_all.contiguous(memory_format=torch.channels_last)
