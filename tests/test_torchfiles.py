@@ -26,3 +26,12 @@ def test_bad_files_are_one_line_naming_them(tmp_path):
         assert "\n" not in str(caught.value)
     with pytest.raises(FileNotFoundError):
         read_torch_dict(tmp_path / "missing.pt", set(), "a file")
+
+
+def test_a_corrupt_classifier_is_one_line_naming_it(tmp_path):
+    from diffusionlab.evaluation.classifier import load_classifier
+
+    path = tmp_path / "classifier.pt"
+    path.write_bytes(b"\x80\x04 not a pickle")
+    with pytest.raises(UserError, match=f"{path} is corrupt or not a classifier"):
+        load_classifier(path)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .batched import apply_batched
 from .data import MNIST, as_float
-from .evaluation.batched import apply_batched
-from .evaluation.denoising import mse, psnr
 from .figures import animation, image_grid, loss_curve
+from .measures import mse, psnr
 from .sampling import sample
 from .schedule import DDPMSchedule
 from .training import load_checkpoint, read_checkpoint

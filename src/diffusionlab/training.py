@@ -31,6 +31,7 @@ from .jobs import UserError
 from .models import build_from_spec, model_spec
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
+from .torchfiles import atomic_save, read_torch_dict
 from .unet import one_hot
 
 OBJECTIVES = ("denoise", "ddpm")
@@ -218,19 +219,8 @@ def rebuilt_by(path: Path) -> str:
 
 def read_checkpoint(path: str | Path) -> dict:
     """The contents of a checkpoint file; a corrupt or foreign file is a UserError naming it."""
-    path = Path(path)
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(ck, dict) or not {"model", "kind", "hidden"} <= ck.keys():
-            raise ValueError("no model, kind and hidden entries")
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # noqa: BLE001 (torch reports a bad file in many ways)
-        raise UserError(
-            f"{path} is corrupt or not a checkpoint of this pipeline ({type(err).__name__}); "
-            f"delete it and rerun{rebuilt_by(path)}"
-        ) from err
-    return ck
+    return read_torch_dict(path, {"model", "kind", "hidden"}, "a checkpoint",
+                           rebuilt_by(Path(path)))
 
 
 def spec_of(ck: dict, path: str | Path) -> dict:
@@ -256,12 +246,6 @@ def load_checkpoint(
     device = torch.device(device)
     model = model.to(device).eval()
     return bf16_forward(model, device) if use_bf16(precision, device) else model
-
-
-def atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def train_step(net: nn.Module, opt, s: TrainSettings, x, y, g, schedule,

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..batched import apply_batched, device_of
 from ..data import as_float
-from ..training import atomic_save
-from .batched import apply_batched, device_of
+from ..torchfiles import atomic_save, read_torch_dict
 
 # Mean and standard deviation of MNIST pixels in [0, 1], to centre the network's input.
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
@@ -161,7 +161,7 @@ def save_classifier(model: DigitClassifier, path: str | Path, meta: dict | None 
 
 
 def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> DigitClassifier:
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck = read_torch_dict(path, {"model", "channels", "features", "num_classes"}, "a classifier")
     # Files written before other data sets hold MNIST's classifier.
     model = DigitClassifier(ck["channels"], ck["features"], ck["num_classes"],
                             ck.get("in_channels", 1), ck.get("image_size", 28))

@@ -14,7 +14,6 @@ the same noisy digits: one draw of eps, scaled by each sigma. The non-learned ba
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,21 +21,12 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..batched import apply_batched, device_of
 from ..data import as_float
-from .batched import apply_batched, device_of
+from ..measures import mse, psnr
 from .classifier import as_input
 
 NOISY, CLIPPED, WIENER = "noisy input", "noisy input clipped", "Wiener filter"
-
-
-def mse(estimate: torch.Tensor, clean: torch.Tensor) -> float:
-    """Mean squared error over every pixel, in float64."""
-    return (estimate.double() - clean.double()).pow(2).mean().item()
-
-
-def psnr(mean_squared_error: float) -> float:
-    """Peak signal-to-noise ratio in dB for images in [0, 1] (inf for a perfect estimate)."""
-    return math.inf if mean_squared_error == 0 else 10 * math.log10(1 / mean_squared_error)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Apply a network to a large tensor in batches, on the network's device."""
+"""Apply a network to a large tensor in batches, on the network's device (inference only)."""
 
 from __future__ import annotations
 
