@@ -35,3 +35,12 @@ def test_a_corrupt_classifier_is_one_line_naming_it(tmp_path):
     path.write_bytes(b"\x80\x04 not a pickle")
     with pytest.raises(UserError, match=f"{path} is corrupt or not a classifier"):
         load_classifier(path)
+
+
+def test_a_corrupt_prepared_data_set_names_the_file(tmp_path):
+    from diffusionlab.data import Dataset
+
+    bad = tmp_path / "mnist.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(UserError, match=str(bad)):
+        Dataset.load(bad)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..torchfiles import read_torch_dict
 from .errors import DataError  # noqa: F401 (re-exported: callers import it from here)
 
 
@@ -44,7 +45,8 @@ class Dataset:
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
-        parts = torch.load(path, weights_only=True)
+        parts = read_torch_dict(path, ("train_images", "train_labels", "test_images",
+                                       "test_labels", "meta"), "a prepared data set")
         for split in ("train_images", "test_images"):  # files written before the channel axis
             if parts[split].ndim == 3:
                 parts[split] = parts[split].unsqueeze(1)

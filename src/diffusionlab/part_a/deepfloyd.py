@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
 
 from ..jobs import UserError
 from ..runtime import DeviceError, pick_device
+from ..torchfiles import read_torch_dict
 from .backend import DenoiserBackend, PromptError
 
 STAGE_1 = "DeepFloyd/IF-I-L-v1.0"
@@ -148,7 +149,8 @@ def compute_prompt_embeddings(
 
 
 def load_prompt_embeddings(path: str | Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return read_torch_dict(path, (), "a prompt-embedding file",
+                           " (rule part_a_embeddings rebuilds it)")
 
 
 class DeepFloydBackend(DenoiserBackend):

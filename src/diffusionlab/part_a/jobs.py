@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from ..data import MNIST, as_float
 from ..jobs import UserError
 from ..runtime import pick_device
+from ..torchfiles import read_torch_dict
 from . import figures
 from .backend import DenoiserBackend
 from .denoise import forward, iterative_denoise, one_step_denoise, sample
@@ -127,7 +128,8 @@ def sampling(backend, prompts, num_inference_steps, guidance, seed, out_figure, 
 
 def upsampling(backend, stage_1, seed, out_figure):
     """0: stage II upsamples each stage I image under its own prompt."""
-    saved = torch.load(stage_1, map_location="cpu", weights_only=True)
+    saved = read_torch_dict(stage_1, ("images", "prompts", "num_inference_steps"),
+                            "part A's stage I samples")
     prompts, steps = saved["prompts"], saved["num_inference_steps"]
     cond, uncond = backend.encode_prompts(prompts), backend.null_embedding()
     images = [backend.upsample(x.to(backend.device), cond, uncond, generator(seed))
