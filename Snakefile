@@ -30,6 +30,7 @@ include: "rules/part_b.smk"
 include: "rules/part_a.smk"
 include: "rules/evaluation.smk"
 include: "rules/deep_dive.smk"
+include: "rules/latent.smk"
 # Last: the report looks up the outputs of every rule above.
 include: "rules/report.smk"
 

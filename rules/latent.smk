@@ -1,0 +1,358 @@
+# Latent diffusion (issue 12): a run of deep_dive.run named in latent.run also runs in the latent
+# space of an autoencoder trained on its data set, with the pixel run's DDPM settings (its
+# "pixel twin"), scoped by the same {dataset} wildcard; results/latent/{dataset}/.
+
+LATENT = list(config.get("latent", {}).get("run", []))
+LATENT_DIR = "results/latent/{dataset}"
+
+
+def check_latent(config):
+    """latent.run names runs of deep_dive.run that have settings under latent.models."""
+    problems = [
+        f"config key latent.run: {name!r} is not a run of deep_dive.run (the latent run "
+        "trains its pixel twin's DDPM on its data set)"
+        for name in LATENT
+        if name not in DEEP_DIVE
+    ] + [
+        f"config key latent.run: {name!r} has no settings under latent.models"
+        for name in LATENT
+        if name not in config["latent"]["models"]
+    ]
+    if problems:
+        raise ConfigError("invalid config: " + "; ".join(problems))
+
+
+try:
+    check_latent(config)
+except ConfigError as err:
+    sys.exit(str(err))
+
+
+def latent_path(name, file):
+    return f"results/latent/{name}/{file}"
+
+
+def latent_settings(wildcards):
+    return config["latent"]["models"][wildcards.dataset]
+
+
+def latent_title(name):
+    return f"{deep_dive_title(name)}, latent"
+
+
+def latent_samples(name):
+    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
+    return [latent_path(name, f"samples_epoch{e}.pt") for e in epochs]
+
+
+def latent_last_epoch(name):
+    return deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))[-1]
+
+
+def latent_files(name):
+    """Every figure and table of one latent run and its comparison with the pixel run."""
+    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
+    return {
+        "autoencoder_info": latent_path(name, "autoencoder.json"),
+        "autoencoder_loss": latent_path(name, "autoencoder_loss.png"),
+        "reconstruction": latent_path(name, "reconstruction.json"),
+        "reconstructions": latent_path(name, "reconstructions.png"),
+        "latents_info": latent_path(name, "latents.json"),
+        "info": latent_path(name, "training.json"),
+        "losses": latent_path(name, "losses.csv"),
+        "loss": latent_path(name, "loss.png"),
+        "samples": [latent_path(name, f"samples_epoch{e}.png") for e in epochs],
+        "animations": [latent_path(name, f"sampling_epoch{e}.gif") for e in epochs],
+        "summary": latent_path(name, "summary.png"),
+        "detailed": [latent_path(name, f"detailed_epoch{e}.png") for e in epochs],
+        "settling": latent_path(name, f"settling_epoch{epochs[-1]}.csv"),
+        "memorisation": latent_path(name, "memorisation.csv"),
+        "metrics": latent_path(name, "metrics.json"),
+        "nearest": latent_path(name, "nearest.png"),
+        "versus_table": latent_path(name, "versus.csv"),
+        "versus": latent_path(name, "versus.json"),
+    }
+
+
+def latent_versus_files(wildcards):
+    """Both runs' training records, last samples and metrics, and the benchmark files of the
+    jobs whose wall times are compared."""
+    name, last = wildcards.dataset, latent_last_epoch(wildcards.dataset)
+    bench = "results/benchmarks/{}.tsv"
+    return {
+        **deep_dive_judge_files(wildcards),
+        "data": deep_dive_path(name, "data.pt"),
+        "pixel_info": deep_dive_path(name, "training.json"),
+        "latent_info": latent_path(name, "training.json"),
+        "pixel_metrics": deep_dive_path(name, "metrics.json"),
+        "latent_metrics": latent_path(name, "metrics.json"),
+        "pixel_samples": deep_dive_path(name, f"samples_epoch{last}.pt"),
+        "latent_samples": latent_path(name, f"samples_epoch{last}.pt"),
+        "pixel_train_job": bench.format(f"deep_dive_train_{name}"),
+        "latent_train_job": bench.format(f"latent_train_{name}"),
+        "pixel_sample_job": bench.format(f"deep_dive_sample_{name}_epoch{last}"),
+        "latent_sample_job": bench.format(f"latent_sample_{name}_epoch{last}"),
+        "autoencoder_job": bench.format(f"latent_autoencoder_{name}"),
+        "encode_job": bench.format(f"latent_encode_{name}"),
+        "autoencoder": latent_path(name, "autoencoder.pt"),
+        "reconstruction": latent_path(name, "reconstruction.json"),
+    }
+
+
+rule latent_autoencoder:
+    input:
+        data=f"{DEEP_DIVE_DIR}/data.pt",
+        code=code_inputs("latent_autoencoder.py"),
+    output:
+        checkpoint=f"{LATENT_DIR}/autoencoder.pt",
+        losses=f"{LATENT_DIR}/autoencoder_losses.csv",
+        info=f"{LATENT_DIR}/autoencoder.json",
+    log:
+        "logs/latent/autoencoder_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_autoencoder_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=240,
+    params:
+        args=lambda w: {
+            "autoencoder": latent_settings(w)["autoencoder"],
+            "training": latent_settings(w)["training"],
+            "ddpm_model": deep_dive_runs.spec_options(deep_dive_settings(w)),
+            "seed": config["seed"],
+            "device": config["device"],
+            "workdir": f"results/latent/{w.dataset}/autoencoder_resume",
+        },
+    script:
+        "../scripts/latent_autoencoder.py"
+
+
+rule latent_autoencoder_loss:
+    input:
+        losses=f"{LATENT_DIR}/autoencoder_losses.csv",
+        code=code_inputs("deep_dive_figures.py"),
+    output:
+        out=f"{LATENT_DIR}/autoencoder_loss.png",
+    log:
+        "logs/latent/autoencoder_loss_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_autoencoder_loss_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        job="loss_plot",
+        args=lambda w: {"title": f"{deep_dive_title(w.dataset)}, autoencoder"},
+    script:
+        "../scripts/deep_dive_figures.py"
+
+
+rule latent_reconstruction:
+    input:
+        autoencoder=f"{LATENT_DIR}/autoencoder.pt",
+        data=f"{DEEP_DIVE_DIR}/data.pt",
+        code=code_inputs("latent_reconstruction.py"),
+    output:
+        metrics=f"{LATENT_DIR}/reconstruction.json",
+        figure=f"{LATENT_DIR}/reconstructions.png",
+    log:
+        "logs/latent/reconstruction_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_reconstruction_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        args=lambda w: {
+            "shown": latent_settings(w)["reconstructions"],
+            "batch_size": latent_settings(w)["encode_batch_size"],
+            "device": config["device"],
+            "title": deep_dive_title(w.dataset),
+        },
+    script:
+        "../scripts/latent_reconstruction.py"
+
+
+# Once per autoencoder checkpoint: both splits' latents and their scale.
+rule latent_encode:
+    input:
+        autoencoder=f"{LATENT_DIR}/autoencoder.pt",
+        data=f"{DEEP_DIVE_DIR}/data.pt",
+        code=code_inputs("latent_encode.py"),
+    output:
+        latents=f"{LATENT_DIR}/latents.pt",
+        info=f"{LATENT_DIR}/latents.json",
+    log:
+        "logs/latent/encode_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_encode_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        args=lambda w: {
+            "batch_size": latent_settings(w)["encode_batch_size"],
+            "device": config["device"],
+        },
+    script:
+        "../scripts/latent_encode.py"
+
+
+rule latent_train:
+    input:
+        latents=f"{LATENT_DIR}/latents.pt",
+        code=code_inputs("latent_train.py"),
+    output:
+        checkpoints=directory(f"{LATENT_DIR}/checkpoints"),
+        losses=f"{LATENT_DIR}/losses.csv",
+        info=f"{LATENT_DIR}/training.json",
+    log:
+        "logs/latent/train_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_train_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=240,
+    params:
+        settings=lambda w: deep_dive_runs.train_settings(config, w.dataset),
+        performance=training_performance(),
+        device=config["device"],
+        workdir=f"{LATENT_DIR}/resume",
+    script:
+        "../scripts/latent_train.py"
+
+
+use rule deep_dive_loss as latent_loss with:
+    input:
+        losses=f"{LATENT_DIR}/losses.csv",
+        code=code_inputs("deep_dive_figures.py"),
+    output:
+        out=f"{LATENT_DIR}/loss.png",
+    log:
+        "logs/latent/loss_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_loss_{dataset}.tsv"
+    params:
+        job="loss_plot",
+        args=lambda w: {"title": latent_title(w.dataset)},
+
+
+rule latent_sample:
+    input:
+        checkpoints=f"{LATENT_DIR}/checkpoints",
+        autoencoder=f"{LATENT_DIR}/autoencoder.pt",
+        code=code_inputs("latent_sample.py"),
+    output:
+        grid=f"{LATENT_DIR}/samples_epoch{{epoch}}.png",
+        gif=f"{LATENT_DIR}/sampling_epoch{{epoch}}.gif",
+        tensors=f"{LATENT_DIR}/samples_epoch{{epoch}}.pt",
+    log:
+        "logs/latent/sample_{dataset}_epoch{epoch}.log",
+    benchmark:
+        "results/benchmarks/latent_sample_{dataset}_epoch{epoch}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    resources:
+        gpu=1,
+    params:
+        args=lambda w: {
+            **deep_dive_runs.sampling_settings(config, w.dataset),
+            "title": deep_dive_title(w.dataset),
+        },
+    script:
+        "../scripts/latent_sample.py"
+
+
+use rule deep_dive_summary as latent_summary with:
+    input:
+        samples=lambda w: latent_samples(w.dataset),
+        code=code_inputs("deep_dive_figures.py"),
+    output:
+        out=f"{LATENT_DIR}/summary.png",
+    log:
+        "logs/latent/summary_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_summary_{dataset}.tsv"
+    params:
+        job="summary",
+        args=lambda w: {
+            "title": latent_title(w.dataset),
+            "count": deep_dive_settings(w)["summary_samples"],
+        },
+
+
+use rule deep_dive_detailed as latent_detailed with:
+    input:
+        samples=f"{LATENT_DIR}/samples_epoch{{epoch}}.pt",
+        code=code_inputs("deep_dive_figures.py"),
+    output:
+        out=f"{LATENT_DIR}/detailed_epoch{{epoch}}.png",
+        settling_table=f"{LATENT_DIR}/settling_epoch{{epoch}}.csv",
+    log:
+        "logs/latent/detailed_{dataset}_epoch{epoch}.log",
+    benchmark:
+        "results/benchmarks/latent_detailed_{dataset}_epoch{epoch}.tsv"
+    params:
+        job="detailed",
+        args=lambda w: {"title": latent_title(w.dataset)},
+
+
+# The same judges as the pixel run's: memorisation against its training images, its data set's
+# classifier.
+use rule deep_dive_metrics as latent_metrics with:
+    input:
+        unpack(deep_dive_judge_files),
+        data=f"{DEEP_DIVE_DIR}/data.pt",
+        samples=lambda w: latent_samples(w.dataset)[-1],
+        code=code_inputs("deep_dive_metrics.py"),
+    output:
+        table=f"{LATENT_DIR}/memorisation.csv",
+        summary=f"{LATENT_DIR}/metrics.json",
+        figure=f"{LATENT_DIR}/nearest.png",
+    log:
+        "logs/latent/metrics_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_metrics_{dataset}.tsv"
+    params:
+        args=lambda w: {
+            "near_copy_rms": config["deep_dive"]["near_copy_rms"],
+            "title": latent_title(w.dataset),
+        },
+
+
+rule latent_versus:
+    input:
+        unpack(latent_versus_files),
+        code=code_inputs("latent_versus.py"),
+    output:
+        table=f"{LATENT_DIR}/versus.csv",
+        summary=f"{LATENT_DIR}/versus.json",
+    log:
+        "logs/latent/versus_{dataset}.log",
+    benchmark:
+        "results/benchmarks/latent_versus_{dataset}.tsv"
+    conda:
+        CONDA_ENV
+    threads: all_cores
+    params:
+        args=lambda w: {"epochs": deep_dive_settings(w)["epochs"]},
+    script:
+        "../scripts/latent_versus.py"
+
+
+# Every latent run of latent.run: snakemake latent
+rule latent:
+    input:
+        [paths_in(latent_files(name).values()) for name in LATENT],

@@ -1,0 +1,177 @@
+"""Latent diffusion in the workflow (issue 12): the `latent:` config, the rules the ci preset
+schedules, the pixel-versus-latent measures, and the autoencoder job's divisor."""
+
+import copy
+import importlib.util
+import math
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from workflow_runs import CI_PRESET, ROOT, snakemake
+
+from diffusionlab.config import ConfigError, validate
+from diffusionlab.latent_versus import (
+    MEASURES,
+    frechet_distances,
+    job_seconds,
+    parameter_count,
+    speed,
+    versus_table,
+)
+
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+LATENT_RULES = ("latent_autoencoder", "latent_autoencoder_loss", "latent_reconstruction",
+                "latent_encode", "latent_train", "latent_loss", "latent_sample",
+                "latent_summary", "latent_detailed", "latent_metrics", "latent_versus")
+
+
+def merged(*files):
+    """config.yaml with presets laid over it, as Snakemake merges --configfile files."""
+    def update(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for f in files:
+        update(config, yaml.safe_load(f.read_text()))
+    return config
+
+
+# -- config ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("preset", "name"), [(None, "cifar10"), ("laptop.yaml", "fashion"),
+                                              ("ci.yaml", "fashion")])
+def test_shipped_configs_run_a_latent_twin_of_a_deep_dive_run(preset, name):
+    config = merged(*([ROOT / "presets" / preset] if preset else []))
+    validate(config, SCHEMA)
+    assert config["latent"]["run"] == [name]
+    assert name in config["deep_dive"]["run"] and name in config["latent"]["models"]
+
+
+@pytest.mark.parametrize(("edit", "key"), [
+    (lambda m: m["training"].update(kl_weight=-1.0), "latent.models.fashion.training.kl_weight"),
+    (lambda m: m["autoencoder"].update(depth=3), "latent.models.fashion.autoencoder"),
+    (lambda m: m.pop("encode_batch_size"), "latent.models.fashion"),
+    (lambda m: m["training"].update(reconstruction="l3"),
+     "latent.models.fashion.training.reconstruction"),
+])
+def test_schema_names_the_bad_latent_setting(edit, key):
+    config = merged(CI_PRESET)
+    edit(config["latent"]["models"]["fashion"])
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(config, SCHEMA)
+
+
+def test_a_latent_run_without_a_pixel_twin_stops_with_one_line(tmp_path):
+    extra = tmp_path / "bad.yaml"
+    models = copy.deepcopy(yaml.safe_load(CI_PRESET.read_text())["latent"]["models"])
+    extra.write_text(yaml.safe_dump({"latent": {"run": ["photo16", "cifar10"],
+                                                "models": models}}))
+    result = snakemake(tmp_path, "-n", "latent", configfiles=[extra], check=False)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "latent.run" in line]
+    assert len(lines) == 1
+    assert "'cifar10' is not a run of deep_dive.run" in lines[0]
+    assert "'photo16' has no settings under latent.models" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+# -- workflow ----------------------------------------------------------------------------------
+
+
+def test_the_ci_preset_schedules_every_latent_job(tmp_path):
+    out = snakemake(tmp_path, "-n", "latent").stdout
+    jobs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            jobs[parts[0]] = int(parts[1])
+    assert {rule for rule in jobs if rule.startswith("latent_")} == set(LATENT_RULES)
+    assert jobs["latent_sample"] == jobs["latent_detailed"] == 2  # epochs 1 and 2
+    # The pixel twin's jobs that the comparison reads run too, once each.
+    assert jobs["deep_dive_train"] == jobs["deep_dive_judge"] == jobs["deep_dive_data"] == 1
+    for file in ("autoencoder.pt", "latents.pt", "reconstructions.png", "samples_epoch2.png",
+                 "sampling_epoch2.gif", "detailed_epoch1.png", "summary.png", "versus.csv"):
+        assert f"results/latent/fashion/{file}" in out
+
+
+# -- the autoencoder job -----------------------------------------------------------------------
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("model", "multiple"), [
+    ({"arch": "course", "hidden": 8}, 4),
+    ({"hidden": 8}, 4),
+    ({"arch": "unet2d", "widths": [8, 16]}, 2),
+    ({"arch": "unet2d", "widths": [8, 16, 32, 32]}, 8),
+    ({"arch": "unet2d"}, 4),  # UNet2DModel's default widths: three levels
+])
+def test_the_latent_size_is_a_multiple_of_what_the_ddpm_halves(model, multiple):
+    assert load_script("latent_autoencoder").latent_multiple(model) == multiple
+
+
+# -- pixel versus latent -----------------------------------------------------------------------
+
+
+def test_job_seconds_reads_the_benchmark_wall_time(tmp_path):
+    tsv = tmp_path / "job.tsv"
+    tsv.write_text("s\th:m:s\tmax_rss\tmean_load\tcpu_time\n"
+                   "12.5\t0:00:12\t800.1\t3.2\t10.0\n")
+    assert job_seconds(tsv) == 12.5
+
+
+def test_speed_and_parameter_count():
+    assert speed(3000, 12.0) == 250.0 and speed(10, 0.0) == math.inf
+    assert parameter_count(torch.nn.Linear(3, 2)) == 8
+
+
+def test_versus_table_rows_follow_the_measures_and_divide_latent_by_pixel():
+    pixel = {"space": "1×28×28", "ddpm_parameters": 1000, "train_images_per_s": 40.0,
+             "class_accuracy": 0.5}
+    latent = {"space": "4×8×8", "ddpm_parameters": 400, "train_images_per_s": 200.0,
+              "class_accuracy": 0.0, "autoencoder_parameters": 90}
+    table = versus_table(pixel, latent)
+    order = list(MEASURES)
+    assert list(table["key"]) == sorted(table["key"], key=order.index)
+    rows = table.set_index("key")
+    assert set(rows.index) == {"space", "ddpm_parameters", "train_images_per_s",
+                               "class_accuracy", "autoencoder_parameters"}
+    assert rows.loc["ddpm_parameters", "latent_over_pixel"] == pytest.approx(0.4)
+    assert rows.loc["train_images_per_s", "latent_over_pixel"] == pytest.approx(5.0)
+    assert rows.loc["class_accuracy", "latent_over_pixel"] == 0.0
+    assert pd.isna(rows.loc["space", "latent_over_pixel"])
+    assert pd.isna(rows.loc["autoencoder_parameters", "pixel"])  # the pixel run has none
+    assert pd.isna(rows.loc["autoencoder_parameters", "latent_over_pixel"])
+    assert rows.loc["space", "measure"] == MEASURES["space"]
+
+
+def test_frechet_distances_are_taken_at_equal_counts_against_the_test_images():
+    g = torch.Generator().manual_seed(0)
+    test = torch.rand(200, 1, 2, 2, generator=g)
+    train = torch.rand(200, 1, 2, 2, generator=g)
+    like_test = torch.rand(60, 1, 2, 2, generator=g)
+    shifted = (torch.rand(30, 1, 2, 2, generator=g) * 0.2 + 0.8)
+    seen = []
+
+    def flat(x):
+        seen.append(len(x))
+        return x.flatten(1)
+
+    fd = frechet_distances(flat, test, train, {"good": like_test, "bad": shifted})
+    assert fd["samples"] == 30
+    assert seen == [200, 30, 30, 30]  # the reference, both sample sets and the floor, at n
+    assert fd["distances"]["good"] < 0.1 < fd["distances"]["bad"]
+    assert fd["floor"] < 0.1
