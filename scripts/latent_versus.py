@@ -8,7 +8,7 @@ import torch
 
 from diffusionlab.data import as_float, load_dataset
 from diffusionlab.evaluation.classifier import features, load_classifier
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobs import named, run_job, write_json
 from diffusionlab.latent import load_autoencoder
 from diffusionlab.latent_versus import (
     frechet_distances,
@@ -73,6 +73,6 @@ def main(*, data, pixel_info, latent_info, pixel_metrics, latent_metrics, pixel_
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
-    files = {k: v for k, v in sm.input.items() if k != "code"}
-    run_job(main, sm.log[0], **files, table=sm.output.table, summary=sm.output.summary,
-            **sm.params.args)
+    # The judge's own record (judge_info) is the pixel run's metrics' business, not ours.
+    run_job(main, sm.log[0], **named(sm.input, drop=("code", "judge_info")),
+            table=sm.output.table, summary=sm.output.summary, **sm.params.args)
