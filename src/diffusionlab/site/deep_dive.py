@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,8 +23,9 @@ MEMORISATION_ROWS = 12
 FILE_KEYS = ("data_meta", "info", "losses", "loss", "samples", "animations", "summary",
              "detailed", "settling", "memorisation", "metrics", "nearest")
 SETTLING_LABELS = {"t": "t", "coarse_left": "coarse layout left", "detail_left": "detail left"}
-# The share of its first distance to the finished sample at which a component counts as drawn.
-SETTLED = 0.1
+# A component is halfway drawn once at most this share of its first distance to the finished
+# sample is left (the strips' spacing is too coarse for a tighter share to tell steps apart).
+SETTLED = 0.5
 
 
 def read_json(path) -> dict:
@@ -54,8 +56,9 @@ def settled_at(settling_csv) -> dict[str, int | None]:
 
 
 def settling_note(settled: Mapping) -> str:
-    return (f"In this run, the coarse layout is within {SETTLED:.0%} of its final state from "
-            f"t = {settled['coarse']} on, the detail from t = {settled['detail']} on: "
+    return (f"In this run, the coarse layout is halfway to its final state (at most "
+            f"{SETTLED:.0%} of its first distance left) from t = {settled['coarse']} on, the "
+            f"detail from t = {settled['detail']} on: "
             + ("the layout comes first." if settled["coarse"] > settled["detail"] else
                "here the detail does not come after the layout." if settled["coarse"]
                < settled["detail"] else "both at once."))
@@ -84,9 +87,11 @@ def model_note(spec: Mapping) -> str:
 
 
 def metrics_notes(m: Mapping) -> list[str]:
+    threshold_db = -20 * math.log10(m["near_copy_rms"])
     notes = [f"{m['sample_near_copies']:.0%} of the {m['samples']} samples are near-copies of a "
-             f"training image (median RMS distance to the nearest one "
-             f"{m['sample_median_rms']:.3f})."]
+             f"training image, closer to it than RMS {m['near_copy_rms']:g} (a PSNR of "
+             f"{threshold_db:.0f} dB); their median RMS distance to the nearest one is "
+             f"{m['sample_median_rms']:.3f}."]
     if "held_out" in m:
         notes.append(f"Reference: {m['held_out_near_copies']:.0%} of {m['held_out']} held-out "
                      f"test images lie as close to a training image (median RMS distance "
