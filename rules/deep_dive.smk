@@ -10,6 +10,8 @@ except ConfigError as err:
 
 DEEP_DIVE = deep_dive_runs.runs(config)
 DEEP_DIVE_DIR = "results/deep_dive/{dataset}"
+# Each rule's {dataset} is a run of deep_dive.run (matches nothing when none runs).
+DEEP_DIVE_NAMES = "|".join(DEEP_DIVE) or "(?!)"
 
 
 def deep_dive_path(name, file):
@@ -69,10 +71,6 @@ def deep_dive_files(name):
     return files
 
 
-wildcard_constraints:
-    dataset="|".join(DEEP_DIVE) or "(?!)",
-
-
 rule deep_dive_data:
     input:
         files=deep_dive_data_files,
@@ -84,6 +82,8 @@ rule deep_dive_data:
         "logs/deep_dive/data_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_data_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     params:
@@ -105,6 +105,8 @@ rule deep_dive_train:
         "logs/deep_dive/train_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_train_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -131,6 +133,8 @@ rule deep_dive_loss:
         "logs/deep_dive/loss_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_loss_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     params:
@@ -152,6 +156,8 @@ rule deep_dive_sample:
         "logs/deep_dive/sample_{dataset}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/deep_dive_sample_{dataset}_epoch{epoch}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -176,6 +182,8 @@ rule deep_dive_summary:
         "logs/deep_dive/summary_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_summary_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     params:
@@ -199,6 +207,8 @@ rule deep_dive_detailed:
         "logs/deep_dive/detailed_{dataset}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/deep_dive_detailed_{dataset}_epoch{epoch}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     params:
@@ -219,6 +229,8 @@ rule deep_dive_judge:
         "logs/deep_dive/judge_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_judge_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -248,6 +260,8 @@ rule deep_dive_metrics:
         "logs/deep_dive/metrics_{dataset}.log",
     benchmark:
         "results/benchmarks/deep_dive_metrics_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
