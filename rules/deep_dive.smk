@@ -14,6 +14,16 @@ DEEP_DIVE_DIR = "results/deep_dive/{dataset}"
 DEEP_DIVE_NAMES = "|".join(DEEP_DIVE) or "(?!)"
 
 
+def deep_dive_report(path, caption, section):
+    """A deep dive output flagged for Snakemake's report, under its data set and section."""
+    return report(
+        path,
+        caption=f"{REPORT_CAPTIONS}/deep_dive_{caption}.rst",
+        category=lambda w: f"Deep dive · {w.dataset}",
+        subcategory=site_workflow.section_title("deep", section),
+    )
+
+
 def deep_dive_path(name, file):
     return f"results/deep_dive/{name}/{file}"
 
@@ -128,7 +138,7 @@ rule deep_dive_loss:
         losses=f"{DEEP_DIVE_DIR}/losses.csv",
         code=code_inputs("deep_dive_figures.py"),
     output:
-        out=f"{DEEP_DIVE_DIR}/loss.png",
+        out=deep_dive_report(f"{DEEP_DIVE_DIR}/loss.png", "loss", "training"),
     log:
         "logs/deep_dive/loss_{dataset}.log",
     benchmark:
@@ -149,8 +159,12 @@ rule deep_dive_sample:
         checkpoints=f"{DEEP_DIVE_DIR}/checkpoints",
         code=code_inputs("deep_dive_sample.py"),
     output:
-        grid=f"{DEEP_DIVE_DIR}/samples_epoch{{epoch}}.png",
-        gif=f"{DEEP_DIVE_DIR}/sampling_epoch{{epoch}}.gif",
+        grid=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/samples_epoch{{epoch}}.png", "samples", "samples"
+        ),
+        gif=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/sampling_epoch{{epoch}}.gif", "samples", "samples"
+        ),
         tensors=f"{DEEP_DIVE_DIR}/samples_epoch{{epoch}}.pt",
     log:
         "logs/deep_dive/sample_{dataset}_epoch{epoch}.log",
@@ -177,7 +191,7 @@ rule deep_dive_summary:
         samples=lambda w: deep_dive_samples(w.dataset),
         code=code_inputs("deep_dive_figures.py"),
     output:
-        out=f"{DEEP_DIVE_DIR}/summary.png",
+        out=deep_dive_report(f"{DEEP_DIVE_DIR}/summary.png", "summary", "sampling"),
     log:
         "logs/deep_dive/summary_{dataset}.log",
     benchmark:
@@ -201,8 +215,12 @@ rule deep_dive_detailed:
         samples=f"{DEEP_DIVE_DIR}/samples_epoch{{epoch}}.pt",
         code=code_inputs("deep_dive_figures.py"),
     output:
-        out=f"{DEEP_DIVE_DIR}/detailed_epoch{{epoch}}.png",
-        settling_table=f"{DEEP_DIVE_DIR}/settling_epoch{{epoch}}.csv",
+        out=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/detailed_epoch{{epoch}}.png", "detailed", "sampling"
+        ),
+        settling_table=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/settling_epoch{{epoch}}.csv", "detailed", "sampling"
+        ),
     log:
         "logs/deep_dive/detailed_{dataset}_epoch{epoch}.log",
     benchmark:
@@ -253,9 +271,13 @@ rule deep_dive_metrics:
         samples=lambda w: deep_dive_samples(w.dataset)[-1],
         code=code_inputs("deep_dive_metrics.py"),
     output:
-        table=f"{DEEP_DIVE_DIR}/memorisation.csv",
+        table=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/memorisation.csv", "memorisation", "memorisation"
+        ),
         summary=f"{DEEP_DIVE_DIR}/metrics.json",
-        figure=f"{DEEP_DIVE_DIR}/nearest.png",
+        figure=deep_dive_report(
+            f"{DEEP_DIVE_DIR}/nearest.png", "memorisation", "memorisation"
+        ),
     log:
         "logs/deep_dive/metrics_{dataset}.log",
     benchmark:
