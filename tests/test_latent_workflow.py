@@ -175,3 +175,53 @@ def test_frechet_distances_are_taken_at_equal_counts_against_the_test_images():
     assert seen == [200, 30, 30, 30]  # the reference, both sample sets and the floor, at n
     assert fd["distances"]["good"] < 0.1 < fd["distances"]["bad"]
     assert fd["floor"] < 0.1
+
+
+# -- the site's "Pixel versus latent" section ---------------------------------------------------
+
+
+def versus_values():
+    pixel = {"space": "1×28×28", "ddpm_parameters": 2000, "images_seen": 32000,
+             "train_job_s": 800.0, "train_images_per_s": 40.0, "all_training_s": 800.0,
+             "sample_s_per_image": 0.5, "class_accuracy": 0.9, "frechet_distance": 2.0,
+             "frechet_floor": 0.5, "frechet_samples": 40, "sample_near_copies": 0.0,
+             "sample_median_rms": 0.2}
+    latent = {**pixel, "space": "4×8×8", "ddpm_parameters": 1200, "train_job_s": 160.0,
+              "train_images_per_s": 200.0, "autoencoder_parameters": 300,
+              "autoencoder_job_s": 60.0, "encode_job_s": 10.0, "all_training_s": 230.0,
+              "sample_s_per_image": 0.1, "reconstruction_psnr_db": 21.5,
+              "class_accuracy": 0.75, "frechet_distance": 3.0, "sample_near_copies": 0.025}
+    return {"dataset": "fashion", "epochs": 8, "pixel": pixel, "latent": latent}
+
+
+def test_the_latent_section_shows_the_twin_and_says_what_it_cost_and_bought(tmp_path):
+    import json
+
+    from diffusionlab.site.latent import FILE_KEYS, latent_files, latent_section, report_key
+
+    values = versus_values()
+    files = {k: tmp_path / f"{k}.png" for k in FILE_KEYS}
+    for key in ("samples", "animations", "detailed"):
+        files[key] = [tmp_path / f"{key}_2.png", tmp_path / f"{key}_8.png"]
+    files["versus"].write_text(json.dumps(values))
+    versus_table(values["pixel"], values["latent"]).to_csv(files["versus_table"], index=False)
+    files["info"].write_text(json.dumps({"settings": {"checkpoint_epochs": [2, 8]}}))
+    files["latents_info"].write_text(json.dumps({"latent_shape": [4, 8, 8], "scale": 1.3,
+                                                 "autoencoder": {"block_out_channels": [8, 16]}}))
+    files["reconstruction"].write_text(json.dumps({"psnr": 21.5, "mse": 0.007}))
+    inputs = {report_key("fashion", k): v for k, v in files.items()}
+    section = latent_section(latent_files(inputs, "fashion"))
+    assert section.not_run is None
+    assert [f.kind for f in section.figures] == ["reconstructions", "autoencoder_loss", "samples",
+                                                 "animation", "summary", "detailed", "nearest"]
+    assert section.figures[2].src == files["samples"][-1]  # the last epoch's
+    assert section.tables[0].src == files["versus_table"]
+    text = " ".join(section.notes)
+    for said in ("32,000 training images (8 epochs)", "200 images/s against 40", "230 s in all",
+                 "0.10 s per sample against 0.50 s", "1,200 against 2,000, plus 300",
+                 "21.5 dB", "75% of the latent", "90% of the pixel", "40 samples each: 3 latent, "
+                 "2 pixel (floor: as many training images, 0.5", "2% of the latent"):
+        assert said in text
+    assert section.values["latent_shape"] == "4×8×8" and section.values["last_epoch"] == 8
+    assert latent_files({}, "fashion") is None
+    assert "latent.run" in latent_section(None).not_run
