@@ -5,6 +5,8 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from diffusionlab.codedeps import ImportGraph
+from diffusionlab.config import ConfigError
+from diffusionlab.deep_dive import runs as deep_dive_runs
 from diffusionlab.part_a import workflow as part_a_workflow
 from diffusionlab.site import workflow as site_workflow
 from diffusionlab.workflow import MODELS, checkpoint_epochs, train_settings
@@ -158,6 +160,13 @@ def sampling_args(wildcards):
     return args
 
 
+def figure_sampling(wildcards):
+    """The settings of a model's sample figures (rule sample), less their animation."""
+    args = sampling_args(wildcards)
+    del args["frame_every"], args["frame_ms"]
+    return args
+
+
 def part_b_figures():
     """Every part B artifact of the write-up, in the order of the exercise."""
     part_b = config["part_b"]
@@ -181,6 +190,9 @@ def part_b_figures():
 
 
 # Part A (constants of rules/part_a.smk: PART_A_EMBEDDINGS)
+
+# Where part_a_download caches each fetched image.
+PART_A_DOWNLOAD = os.path.join(part_a_workflow.DOWNLOADS, "{download}")
 
 
 def part_a_inputs(figure):
@@ -266,3 +278,84 @@ def part_a_upstream(backend):
         if s.startswith(part_a_workflow.URL_PREFIXES)
     ]
     return files + ([PART_A_EMBEDDINGS] if backend == "deepfloyd" else [])
+
+
+# Deep dive (rules/deep_dive.smk)
+
+
+try:
+    deep_dive_runs.check(config)
+except ConfigError as err:
+    sys.exit(str(err))
+
+DEEP_DIVE = deep_dive_runs.runs(config)
+DEEP_DIVE_DIR = "results/deep_dive/{dataset}"
+# Each rule's {dataset} is a run of deep_dive.run (matches nothing when none runs).
+DEEP_DIVE_NAMES = "|".join(DEEP_DIVE) or "(?!)"
+
+
+def deep_dive_report(path, caption, section):
+    """A deep dive output flagged for Snakemake's report, under its data set and section."""
+    return report(
+        path,
+        caption=f"{REPORT_CAPTIONS}/deep_dive_{caption}.rst",
+        category=lambda w: f"Deep dive · {w.dataset}",
+        subcategory=site_workflow.section_title("deep", section),
+    )
+
+
+def deep_dive_path(name, file):
+    return f"results/deep_dive/{name}/{file}"
+
+
+def deep_dive_settings(wildcards):
+    return deep_dive_runs.run_settings(config, wildcards.dataset)
+
+
+def deep_dive_title(name):
+    return f"{name} ({config['datasets'][name]['source']})"
+
+
+def deep_dive_data_files(wildcards):
+    """A single image from a local file is an input (its content counts, not its path)."""
+    entry = config["datasets"][wildcards.dataset]
+    image = entry.get("image", "") if entry["source"] == "image" else ""
+    local = image and not image.startswith(("skimage:", "http://", "https://"))
+    return [image] if local else []
+
+
+def deep_dive_samples(name, epochs=None):
+    epochs = epochs or deep_dive_runs.sampled_epochs(
+        deep_dive_runs.run_settings(config, name)
+    )
+    return [deep_dive_path(name, f"samples_epoch{e}.pt") for e in epochs]
+
+
+def deep_dive_judge_files(wildcards):
+    """A class model's samples are read by its data set's judge."""
+    if deep_dive_settings(wildcards)["kind"] != "class":
+        return {}
+    return {
+        "judge": deep_dive_path(wildcards.dataset, "judge.pt"),
+        "judge_info": deep_dive_path(wildcards.dataset, "judge.json"),
+    }
+
+
+def deep_dive_files(name):
+    """Every figure and table of one run, as the write-up shows them."""
+    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
+    files = {
+        "data_meta": deep_dive_path(name, "data.json"),
+        "info": deep_dive_path(name, "training.json"),
+        "losses": deep_dive_path(name, "losses.csv"),
+        "loss": deep_dive_path(name, "loss.png"),
+        "samples": [deep_dive_path(name, f"samples_epoch{e}.png") for e in epochs],
+        "animations": [deep_dive_path(name, f"sampling_epoch{e}.gif") for e in epochs],
+        "summary": deep_dive_path(name, "summary.png"),
+        "detailed": [deep_dive_path(name, f"detailed_epoch{e}.png") for e in epochs],
+        "settling": deep_dive_path(name, f"settling_epoch{epochs[-1]}.csv"),
+        "memorisation": deep_dive_path(name, "memorisation.csv"),
+        "metrics": deep_dive_path(name, "metrics.json"),
+        "nearest": deep_dive_path(name, "nearest.png"),
+    }
+    return files

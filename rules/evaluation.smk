@@ -283,13 +283,6 @@ if EVAL_PART_A_FILES:
 # The samples the targets read: each model's last epoch drawn as its figure (rule sample) draws
 # its grid, in as many batches of the figure's size as evaluation.targets.samples_per_digit
 # asks for; the judge's reading of each sample, and how they were drawn.
-def figure_sampling(wildcards):
-    """The settings of a model's sample figures (rule sample), less their animation."""
-    args = sampling_args(wildcards)
-    del args["frame_every"], args["frame_ms"]
-    return args
-
-
 rule evaluate_target_samples:
     input:
         data=DATA,

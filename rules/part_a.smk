@@ -45,7 +45,7 @@ rule part_a_embeddings:
 
 rule part_a_download:
     output:
-        image=part_a_workflow.DOWNLOADS + "/{download}",
+        image=PART_A_DOWNLOAD,
     log:
         "logs/part_a/downloads/{download}.log",
     benchmark:
