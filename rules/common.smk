@@ -5,6 +5,7 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from diffusionlab.codedeps import ImportGraph
+from diffusionlab.data import layout as data_layout
 from diffusionlab.config import ConfigError
 from diffusionlab.deep_dive import runs as deep_dive_runs
 from diffusionlab.part_a import workflow as part_a_workflow
@@ -37,6 +38,13 @@ def data_settings(data):
     torchvision and folder sources only, `embedded_test_size` by the embedded one."""
     ignored = "root" if data["source"] == "embedded" else "embedded_test_size"
     return {k: v for k, v in data.items() if k != ignored}
+
+
+def mnist_files(data):
+    """The local files of the `data:` section's MNIST (a folder copy's IDX files)."""
+    return data_layout.input_files(
+        {"source": "mnist", "origin": data["source"], "root": data["root"]}
+    )
 
 
 def all_cores(wildcards):
@@ -317,11 +325,8 @@ def deep_dive_title(name):
 
 
 def deep_dive_data_files(wildcards):
-    """A single image from a local file is an input (its content counts, not its path)."""
-    entry = config["datasets"][wildcards.dataset]
-    image = entry.get("image", "") if entry["source"] == "image" else ""
-    local = image and not image.startswith(("skimage:", "http://", "https://"))
-    return [image] if local else []
+    """The local files a data set is read from (their content counts, not their path)."""
+    return data_layout.input_files(config["datasets"][wildcards.dataset])
 
 
 def deep_dive_samples(name, epochs=None):

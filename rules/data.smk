@@ -1,5 +1,6 @@
 rule data:
     input:
+        files=mnist_files(config["data"]),
         code=code_inputs("prepare_data.py"),
     output:
         tensors=DATA,

@@ -404,3 +404,34 @@ def test_bad_data_names_the_file_and_writes_nothing(case, tmp_path):
 def test_missing_fashion_mnist_says_how_to_install(tmp_path):
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         prepare({"source": "fashion-mnist", "root": str(tmp_path / "none")})
+
+
+def test_the_files_a_source_reads_are_listed_for_the_workflow(tmp_path):
+    """Every local file a data job reads is its input; downloads and bundled photos are not."""
+    from diffusionlab.data.layout import input_files
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(b"")
+    assert sorted(input_files({"source": "mnist", "origin": "folder", "root": str(tmp_path)})) \
+        == [str(raw / "t10k-labels-idx1-ubyte.gz"), str(raw / "train-images-idx3-ubyte")]
+    assert input_files({"source": "mnist", "origin": "torchvision", "root": str(tmp_path)}) == []
+
+    photos = tmp_path / "photos"
+    (photos / "dogs").mkdir(parents=True)
+    for name in ("dogs/a.png", "dogs/.hidden.png", "dogs/notes.txt", "b.JPG"):
+        (photos / name).write_bytes(b"")
+    assert sorted(input_files({"source": "folder", "root": str(photos)})) == \
+        [str(photos / "b.JPG"), str(photos / "dogs" / "a.png")]
+
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    (cifar / "data_batch_1").write_bytes(b"")
+    assert input_files({"source": "cifar10", "origin": "folder", "root": str(tmp_path)}) == \
+        [str(cifar / "data_batch_1")]
+
+    image = photos / "b.JPG"
+    assert input_files({"source": "image", "image": str(image)}) == [str(image)]
+    assert input_files({"source": "image", "image": "skimage:chelsea"}) == []
+    assert input_files({"source": "image", "image": "https://example.org/a.png"}) == []

@@ -24,18 +24,19 @@ import torch
 from .dataset import DataError, Dataset, assemble
 from .files import read_idx_pair, read_image, read_pickle, to_uint8
 from .images import check_image_spec, fit_square, image_name, open_image
+from .layout import (
+    CIFAR_FILES,
+    CIFAR_FOLDER,
+    CIFAR_TRAIN,
+    DEBIAN_FASHION_MNIST,
+    IDX_FILES,
+    IMAGE_SUFFIXES,
+    is_image,
+)
 
-IDX_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
 DIGITS = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
-DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
-CIFAR_FOLDER = "cifar-10-batches-py"
-CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 # Overlays, since Snakemake 9 rejects dotted `--config` keys.
 MNIST_HINT = (
@@ -183,9 +184,8 @@ def cifar10(
     (root/cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta)."""
     _check_origin("cifar10", origin, ("torchvision", "folder"))
     folder = Path(root) / CIFAR_FOLDER
-    files = [*CIFAR_TRAIN, "test_batch", "batches.meta"]
     if origin == "torchvision":
-        if not all((folder / f).is_file() for f in files):
+        if not all((folder / f).is_file() for f in CIFAR_FILES):
             from torchvision.datasets import CIFAR10
 
             _download(CIFAR10, root, "CIFAR-10", "Without internet, copy torchvision's "
@@ -258,14 +258,9 @@ def folder(
                                   "files": n}, train_size, test_size)
 
 
-def _is_image(path: Path) -> bool:
-    hidden = path.name.startswith(".")
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not hidden
-
-
 def _image_files(base: Path) -> tuple[list[Path], list[int], list[str]]:
-    loose = sorted(p for p in base.iterdir() if _is_image(p))
-    classes = {d.name: sorted(p for p in d.rglob("*") if _is_image(p))
+    loose = sorted(p for p in base.iterdir() if is_image(p))
+    classes = {d.name: sorted(p for p in d.rglob("*") if is_image(p))
                for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".")}
     classes = {name: found for name, found in classes.items() if found}
     if not classes:
