@@ -1,102 +1,7 @@
 # Latent diffusion (issue 12): a run of deep_dive.run named in latent.run also runs in the latent
 # space of an autoencoder trained on its data set, with the pixel run's DDPM settings (its
 # "pixel twin"), scoped by the same {dataset} wildcard; results/latent/{dataset}/.
-
-LATENT = list(config.get("latent", {}).get("run", []))
-LATENT_DIR = "results/latent/{dataset}"
-
-
-def check_latent(config):
-    """latent.run names runs of deep_dive.run that have settings under latent.models."""
-    problems = [
-        f"config key latent.run: {name!r} is not a run of deep_dive.run (the latent run "
-        "trains its pixel twin's DDPM on its data set)"
-        for name in LATENT
-        if name not in DEEP_DIVE
-    ] + [
-        f"config key latent.run: {name!r} has no settings under latent.models"
-        for name in LATENT
-        if name not in config["latent"]["models"]
-    ]
-    if problems:
-        raise ConfigError("invalid config: " + "; ".join(problems))
-
-
-try:
-    check_latent(config)
-except ConfigError as err:
-    sys.exit(str(err))
-
-
-def latent_path(name, file):
-    return f"results/latent/{name}/{file}"
-
-
-def latent_settings(wildcards):
-    return config["latent"]["models"][wildcards.dataset]
-
-
-def latent_title(name):
-    return f"{deep_dive_title(name)}, latent"
-
-
-def latent_samples(name):
-    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
-    return [latent_path(name, f"samples_epoch{e}.pt") for e in epochs]
-
-
-def latent_last_epoch(name):
-    return deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))[-1]
-
-
-def latent_files(name):
-    """Every figure and table of one latent run and its comparison with the pixel run."""
-    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
-    return {
-        "autoencoder_info": latent_path(name, "autoencoder.json"),
-        "autoencoder_loss": latent_path(name, "autoencoder_loss.png"),
-        "reconstruction": latent_path(name, "reconstruction.json"),
-        "reconstructions": latent_path(name, "reconstructions.png"),
-        "latents_info": latent_path(name, "latents.json"),
-        "info": latent_path(name, "training.json"),
-        "losses": latent_path(name, "losses.csv"),
-        "loss": latent_path(name, "loss.png"),
-        "samples": [latent_path(name, f"samples_epoch{e}.png") for e in epochs],
-        "animations": [latent_path(name, f"sampling_epoch{e}.gif") for e in epochs],
-        "summary": latent_path(name, "summary.png"),
-        "detailed": [latent_path(name, f"detailed_epoch{e}.png") for e in epochs],
-        "settling": latent_path(name, f"settling_epoch{epochs[-1]}.csv"),
-        "memorisation": latent_path(name, "memorisation.csv"),
-        "metrics": latent_path(name, "metrics.json"),
-        "nearest": latent_path(name, "nearest.png"),
-        "versus_table": latent_path(name, "versus.csv"),
-        "versus": latent_path(name, "versus.json"),
-    }
-
-
-def latent_versus_files(wildcards):
-    """Both runs' training records, last samples and metrics, and the benchmark files of the
-    jobs whose wall times are compared."""
-    name, last = wildcards.dataset, latent_last_epoch(wildcards.dataset)
-    bench = "results/benchmarks/{}.tsv"
-    return {
-        **deep_dive_judge_files(wildcards),
-        "data": deep_dive_path(name, "data.pt"),
-        "pixel_info": deep_dive_path(name, "training.json"),
-        "latent_info": latent_path(name, "training.json"),
-        "pixel_metrics": deep_dive_path(name, "metrics.json"),
-        "latent_metrics": latent_path(name, "metrics.json"),
-        "pixel_samples": deep_dive_path(name, f"samples_epoch{last}.pt"),
-        "latent_samples": latent_path(name, f"samples_epoch{last}.pt"),
-        "pixel_train_job": bench.format(f"deep_dive_train_{name}"),
-        "latent_train_job": bench.format(f"latent_train_{name}"),
-        "pixel_sample_job": bench.format(f"deep_dive_sample_{name}_epoch{last}"),
-        "latent_sample_job": bench.format(f"latent_sample_{name}_epoch{last}"),
-        "autoencoder_job": bench.format(f"latent_autoencoder_{name}"),
-        "encode_job": bench.format(f"latent_encode_{name}"),
-        "autoencoder": latent_path(name, "autoencoder.pt"),
-        "reconstruction": latent_path(name, "reconstruction.json"),
-    }
+# Helpers and constants: rules/common.smk (section "Latent diffusion").
 
 
 rule latent_autoencoder:
@@ -111,6 +16,8 @@ rule latent_autoencoder:
         "logs/latent/autoencoder_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_autoencoder_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -141,6 +48,8 @@ rule latent_autoencoder_loss:
         "logs/latent/autoencoder_loss_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_autoencoder_loss_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     params:
@@ -162,6 +71,8 @@ rule latent_reconstruction:
         "logs/latent/reconstruction_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_reconstruction_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -191,6 +102,8 @@ rule latent_encode:
         "logs/latent/encode_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_encode_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -217,6 +130,8 @@ rule latent_train:
         "logs/latent/train_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_train_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -243,6 +158,8 @@ use rule deep_dive_loss as latent_loss with:
         "logs/latent/loss_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_loss_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     params:
         job="loss_plot",
         args=lambda w: {"title": latent_title(w.dataset)},
@@ -261,6 +178,8 @@ rule latent_sample:
         "logs/latent/sample_{dataset}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/latent_sample_{dataset}_epoch{epoch}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
@@ -285,6 +204,8 @@ use rule deep_dive_summary as latent_summary with:
         "logs/latent/summary_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_summary_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     params:
         job="summary",
         args=lambda w: {
@@ -304,6 +225,8 @@ use rule deep_dive_detailed as latent_detailed with:
         "logs/latent/detailed_{dataset}_epoch{epoch}.log",
     benchmark:
         "results/benchmarks/latent_detailed_{dataset}_epoch{epoch}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     params:
         job="detailed",
         args=lambda w: {"title": latent_title(w.dataset)},
@@ -325,6 +248,8 @@ use rule deep_dive_metrics as latent_metrics with:
         "logs/latent/metrics_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_metrics_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     params:
         args=lambda w: {
             "near_copy_rms": config["deep_dive"]["near_copy_rms"],
@@ -343,6 +268,8 @@ rule latent_versus:
         "logs/latent/versus_{dataset}.log",
     benchmark:
         "results/benchmarks/latent_versus_{dataset}.tsv"
+    wildcard_constraints:
+        dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
     threads: all_cores
