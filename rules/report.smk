@@ -5,6 +5,7 @@
 import glob
 
 from diffusionlab.site.deep_dive import report_key as deep_dive_report_key
+from diffusionlab.site.latent import report_key as latent_report_key
 
 
 report: "../workflow-report/workflow.rst"
@@ -69,6 +70,12 @@ for _report_name in DEEP_DIVE:
     REPORT_FILES |= {
         deep_dive_report_key(_report_name, _report_key): _report_path
         for _report_key, _report_path in deep_dive_files(_report_name).items()
+    }
+# Their latent twins (rules/latent.smk): a section of the run's page.
+for _report_name in LATENT:
+    REPORT_FILES |= {
+        latent_report_key(_report_name, _report_key): _report_path
+        for _report_key, _report_path in latent_files(_report_name).items()
     }
 
 if REPORT_EVALUATION:

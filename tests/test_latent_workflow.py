@@ -194,22 +194,44 @@ def versus_values():
     return {"dataset": "fashion", "epochs": 8, "pixel": pixel, "latent": latent}
 
 
-def test_the_latent_section_shows_the_twin_and_says_what_it_cost_and_bought(tmp_path):
+def latent_run_files(folder, name="fashion", epochs=(2, 8)):
+    """The files of one latent run as the rules write them (figures of random images), under
+    the report rule's input names."""
     import json
 
-    from diffusionlab.site.latent import FILE_KEYS, latent_files, latent_section, report_key
+    from diffusionlab.deep_dive.figures import sample_grid
+    from diffusionlab.figures import animation
+    from diffusionlab.site.latent import FILE_KEYS, report_key
 
+    folder.mkdir(parents=True, exist_ok=True)
     values = versus_values()
-    files = {k: tmp_path / f"{k}.png" for k in FILE_KEYS}
+    x = torch.rand(4, 1, 28, 28)
+    files = {k: folder / f"{k}.png" for k in FILE_KEYS}
     for key in ("samples", "animations", "detailed"):
-        files[key] = [tmp_path / f"{key}_2.png", tmp_path / f"{key}_8.png"]
+        files[key] = [folder / f"{key}_{e}.{'gif' if key == 'animations' else 'png'}"
+                      for e in epochs]
+    for key in ("versus", "info", "latents_info", "reconstruction", "autoencoder_info"):
+        files[key] = folder / f"{key}.json"
+    files["versus_table"] = folder / "versus.csv"
     files["versus"].write_text(json.dumps(values))
     versus_table(values["pixel"], values["latent"]).to_csv(files["versus_table"], index=False)
-    files["info"].write_text(json.dumps({"settings": {"checkpoint_epochs": [2, 8]}}))
+    files["info"].write_text(json.dumps({"settings": {"checkpoint_epochs": list(epochs)}}))
     files["latents_info"].write_text(json.dumps({"latent_shape": [4, 8, 8], "scale": 1.3,
                                                  "autoencoder": {"block_out_channels": [8, 16]}}))
     files["reconstruction"].write_text(json.dumps({"psnr": 21.5, "mse": 0.007}))
-    inputs = {report_key("fashion", k): v for k, v in files.items()}
+    files["autoencoder_info"].write_text("{}")
+    for path in [*files["samples"], *files["detailed"], files["summary"], files["nearest"],
+                 files["reconstructions"], files["autoencoder_loss"], files["loss"]]:
+        sample_grid(x, path, title="t")
+    for path in files["animations"]:
+        animation([x, x], path, columns=2, frame_ms=50)
+    return files, {report_key(name, k): v for k, v in files.items()}
+
+
+def test_the_latent_section_shows_the_twin_and_says_what_it_cost_and_bought(tmp_path):
+    from diffusionlab.site.latent import latent_files, latent_section
+
+    files, inputs = latent_run_files(tmp_path)
     section = latent_section(latent_files(inputs, "fashion"))
     assert section.not_run is None
     assert [f.kind for f in section.figures] == ["reconstructions", "autoencoder_loss", "samples",
@@ -225,3 +247,34 @@ def test_the_latent_section_shows_the_twin_and_says_what_it_cost_and_bought(tmp_
     assert section.values["latent_shape"] == "4×8×8" and section.values["last_epoch"] == 8
     assert latent_files({}, "fashion") is None
     assert "latent.run" in latent_section(None).not_run
+
+
+def test_a_run_with_a_latent_twin_has_the_section_on_its_page(tmp_path):
+    from test_deep_dive import merged as merged_config
+    from test_deep_dive import run_files
+
+    from diffusionlab.site import Manifest, Provenance, build_site
+    from diffusionlab.site.deep_dive import deep_dive_parts
+
+    config = merged_config(ROOT / "presets" / "laptop.yaml")
+    meta = {"dataset": "fashion-mnist", "source": "debian", "root": "/usr/share", "train_count":
+            4000, "test_count": 1000, "image_shape": [1, 28, 28], "channels": 1,
+            "class_names": ["T-shirt/top", "Bag"], "fingerprint": "ab" * 32}
+    files = run_files(tmp_path / "fashion", "fashion", config["deep_dive"]["models"]["fashion"],
+                      meta, {"epoch": 8, "near_copy_rms": 0.05, "samples": 40,
+                             "sample_near_copies": 0.0, "sample_median_rms": 0.21})
+    cat = {**meta, "dataset": "image", "image_shape": [3, 32, 32], "channels": 3,
+           "class_names": ["chelsea"]}
+    files |= run_files(tmp_path / "cat", "cat", config["deep_dive"]["models"]["cat"], cat,
+                       {"epoch": 12, "near_copy_rms": 0.05, "samples": 16,
+                        "sample_near_copies": 1.0, "sample_median_rms": 0.01})
+    files |= latent_run_files(tmp_path / "latent")[1]
+    build_site(Manifest(deep_dive_parts(files, config)), tmp_path / "site",
+               Provenance(config=config, data_meta=meta, device="cpu", benchmarks=[]))
+    fashion = (tmp_path / "site" / "deep-dive-fashion.html").read_text()
+    section = fashion.split("Pixel versus latent")[-1]
+    for text in ("200 images/s against 40", "latent / pixel</th>", "21.5 dB",
+                 "Latents are scaled by 1.3", "widths 8, 16", "4×8×8 latents"):
+        assert text in section, text
+    cat_page = (tmp_path / "site" / "deep-dive-cat.html").read_text()
+    assert "has no latent run" in cat_page.split("Pixel versus latent")[-1]

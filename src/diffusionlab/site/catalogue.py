@@ -116,6 +116,7 @@ PARTS: tuple[PartSpec, ...] = (
             SectionSpec("samples", "Samples over training", number="D.3"),
             SectionSpec("sampling", "Summary and detailed sampling", number="D.4"),
             SectionSpec("memorisation", "Memorisation: new images or copies?", number="D.5"),
+            SectionSpec("latent", "Pixel versus latent", number="D.6"),
         ),
     ),
 )

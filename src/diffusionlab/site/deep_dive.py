@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from .latent import latent_files, latent_section
 from .manifest import Figure, PartResult, SectionResult, Table, slugify
 
 ARCH_NAMES = {"course": "course UNet", "unet2d": "diffusers UNet2DModel"}
@@ -109,8 +110,10 @@ def metrics_notes(m: Mapping) -> list[str]:
     return notes
 
 
-def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int) -> PartResult:
-    """The page of one deep dive run: `run` is its deep_dive.models entry."""
+def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int,
+                   latent: Mapping | None = None) -> PartResult:
+    """The page of one deep dive run: `run` is its deep_dive.models entry, `latent` the files
+    of its latent twin (site.latent.FILE_KEYS; None: it has none)."""
     meta, info, metrics = (read_json(files[k]) for k in ("data_meta", "info", "metrics"))
     spec = info["spec"]
     T = run["num_steps"]
@@ -164,6 +167,7 @@ def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int) -> PartRe
                     "held_out_rows": " and of as many held-out test images"
                     if "held_out" in metrics else ""},
         ),
+        "latent": latent_section(latent),
     }
     return PartResult("deep", sections, backend=name, slug=f"deep-dive-{slugify(name)}",
                       values=values)
@@ -185,8 +189,9 @@ def report_key(name: str, key: str) -> str:
 def deep_dive_parts(files: Mapping, config: Mapping) -> list[PartResult]:
     """A page per run of deep_dive.run whose files are among `files`, each file of a run under
     report_key(name, key) for the keys of FILE_KEYS (a workflow without the deep dive's rules
-    passes none)."""
+    passes none); a run's latent twin, if it has one, under site.latent.report_key."""
     return [deep_dive_part(name, {k: files[report_key(name, k)] for k in FILE_KEYS},
-                           config["deep_dive"]["models"][name], config["seed"])
+                           config["deep_dive"]["models"][name], config["seed"],
+                           latent_files(files, name))
             for name in config.get("deep_dive", {}).get("run", [])
             if report_key(name, "metrics") in files]
