@@ -182,9 +182,10 @@ def edited(path: Path):
 
 
 def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
-    """evaluation/frechet.py is reached only by scripts/evaluation_metrics.py, through
+    """evaluation/frechet.py is reached by scripts/evaluation_metrics.py, through
     evaluation/sample_quality.py: its jobs (the denoiser's too: same script, and the graph
-    counts every job of a script alike), what reads their tables, and the report."""
+    counts every job of a script alike), what reads their tables, and the report; and by
+    scripts/latent_versus.py, through latent_versus.py: the pixel-versus-latent job."""
     snakefile, workdir = run
     models = ci_config()["evaluation"]["sampler_steps"]["models"]
     expected = (
@@ -193,6 +194,7 @@ def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
         | jobs("evaluate_sampler_steps", *({"model": m} for m in models))
         | jobs("evaluate_guidance")
         | jobs("evaluation_targets")
+        | jobs("latent_versus", *({"dataset": d} for d in ci_config()["latent"]["run"]))
         | REPORT
     )
     with edited(snakefile.parent / "src" / "diffusionlab" / "evaluation" / "frechet.py"):
