@@ -8,8 +8,7 @@ from pathlib import Path
 import torch
 
 from diffusionlab.deep_dive.draw import draw
-from diffusionlab.deep_dive.figures import sample_grid
-from diffusionlab.figures import animation
+from diffusionlab.deep_dive.figures import sampling_figures
 from diffusionlab.jobs import run_job
 from diffusionlab.latent import decode_frames, decode_latents, load_autoencoder
 from diffusionlab.runtime import pick_device, set_threads
@@ -25,18 +24,10 @@ def main(checkpoints, autoencoder, grid, gif, tensors, epoch, title, frame_ms, *
     decoder = load_autoencoder(autoencoder, device)
     drawn["samples"] = decode_latents(drawn["samples"], decoder, scale)
     drawn["frames"] = torch.stack(decode_frames(drawn["frames"], decoder, scale))
-    classes = drawn["classes"] if len(drawn["classes"]) else None
-    what = "class-conditioned, CFG γ = {:g}".format(args.get("guidance", 0)) if classes \
-        is not None else "time-conditioned"
-    sample_grid(drawn["samples"], grid, classes=classes, class_names=drawn["class_names"],
-                title=f"{title}: latent samples ({what}) after epoch {epoch}, decoded")
-    columns = args["samples_per_class"] if classes is not None else 8
-    order = torch.argsort(classes, stable=True) if classes is not None else slice(None)
-    animation([f[order] for f in drawn["frames"]], gif, columns=columns, frame_ms=frame_ms)
-    # The strips' frames are kept for the first samples only: what the figures show.
-    strips = drawn.pop("strips")
-    drawn["frames"] = drawn["frames"][:, :strips].clone()
-    atomic_save(drawn, Path(tensors))
+    atomic_save(sampling_figures(drawn, grid, gif, title=title, frame_ms=frame_ms,
+                                 guidance=args.get("guidance", 0.0),
+                                 samples_per_class=args.get("samples_per_class"),
+                                 what="latent samples, decoded,"), Path(tensors))
 
 
 if __name__ == "__main__":

@@ -278,3 +278,23 @@ def test_a_run_with_a_latent_twin_has_the_section_on_its_page(tmp_path):
         assert text in section, text
     cat_page = (tmp_path / "site" / "deep-dive-cat.html").read_text()
     assert "has no latent run" in cat_page.split("Pixel versus latent")[-1]
+
+
+def test_sampling_figures_draw_both_spaces_alike_and_keep_the_strips_frames(tmp_path):
+    from PIL import Image
+
+    from diffusionlab.deep_dive.figures import sampling_figures
+
+    classes = torch.tensor([0, 1, 2, 0, 1, 2])
+    drawn = {"samples": torch.rand(6, 1, 8, 8), "frames": torch.rand(3, 6, 1, 8, 8),
+             "steps": torch.tensor([20, 10, 0]), "classes": classes, "epoch": 4, "strips": 2,
+             "class_names": ["a", "b", "c"]}
+    kept = sampling_figures(drawn, tmp_path / "grid.png", tmp_path / "anim.gif", title="t",
+                            frame_ms=40, guidance=2.0, samples_per_class=2,
+                            what="latent samples, decoded,")
+    assert "strips" not in kept and torch.equal(kept["frames"], drawn["frames"][:, :2])
+    assert torch.equal(kept["samples"], drawn["samples"]) and kept["epoch"] == 4
+    gif = Image.open(tmp_path / "anim.gif")
+    assert gif.n_frames == 3
+    assert gif.size[0] < gif.size[1]  # one column per drawn round of classes: 2 wide, 3 high
+    assert (tmp_path / "grid.png").stat().st_size > 0

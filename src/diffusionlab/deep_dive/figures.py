@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from ..figures import image_grid
+from ..figures import animation, image_grid
 
 
 def class_rows(samples: torch.Tensor, classes: torch.Tensor, num_classes: int) -> list[list]:
@@ -30,6 +30,25 @@ def sample_grid(samples: torch.Tensor, path, *, title: str, classes: torch.Tenso
         return
     rows = [list(samples[i : i + columns]) for i in range(0, len(samples), columns)]
     image_grid(rows, path, title=title, cell_inches=0.8)
+
+
+def sampling_figures(drawn: dict, grid, gif, *, title: str, frame_ms: int,
+                     guidance: float = 0.0, samples_per_class: int | None = None,
+                     what: str = "samples") -> dict:
+    """The grid (one row per class for a class model) and the animation of a checkpoint's
+    samples (deep_dive.draw's dict, images in [0, 1]; `what` names them in the title); returns
+    what the samples file keeps: `drawn` with the frames of the strips' samples only."""
+    classes = drawn["classes"] if len(drawn["classes"]) else None
+    how = f"class-conditioned, CFG γ = {guidance:g}" if classes is not None \
+        else "time-conditioned"
+    sample_grid(drawn["samples"], grid, classes=classes, class_names=drawn["class_names"],
+                title=f"{title}: {what} ({how}) after epoch {drawn['epoch']}")
+    columns = samples_per_class if classes is not None else 8
+    order = torch.argsort(classes, stable=True) if classes is not None else slice(None)
+    animation([f[order] for f in drawn["frames"]], gif, columns=columns, frame_ms=frame_ms)
+    kept = {k: v for k, v in drawn.items() if k != "strips"}
+    kept["frames"] = drawn["frames"][:, : drawn["strips"]].clone()
+    return kept
 
 
 def summary_figure(samples_by_epoch: Mapping[int, torch.Tensor], count: int, path,
