@@ -27,7 +27,7 @@ def main(checkpoints, autoencoder, grid, gif, tensors, epoch, title, frame_ms, *
     atomic_save(sampling_figures(drawn, grid, gif, title=title, frame_ms=frame_ms,
                                  guidance=args.get("guidance", 0.0),
                                  samples_per_class=args.get("samples_per_class"),
-                                 what="latent samples, decoded,"), Path(tensors))
+                                 what="decoded latent samples"), Path(tensors))
 
 
 if __name__ == "__main__":

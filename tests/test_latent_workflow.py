@@ -291,7 +291,7 @@ def test_sampling_figures_draw_both_spaces_alike_and_keep_the_strips_frames(tmp_
              "class_names": ["a", "b", "c"]}
     kept = sampling_figures(drawn, tmp_path / "grid.png", tmp_path / "anim.gif", title="t",
                             frame_ms=40, guidance=2.0, samples_per_class=2,
-                            what="latent samples, decoded,")
+                            what="decoded latent samples")
     assert "strips" not in kept and torch.equal(kept["frames"], drawn["frames"][:, :2])
     assert torch.equal(kept["samples"], drawn["samples"]) and kept["epoch"] == 4
     gif = Image.open(tmp_path / "anim.gif")
