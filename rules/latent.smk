@@ -66,7 +66,9 @@ rule latent_reconstruction:
         code=code_inputs("latent_reconstruction.py"),
     output:
         metrics=f"{LATENT_DIR}/reconstruction.json",
-        figure=f"{LATENT_DIR}/reconstructions.png",
+        figure=deep_dive_report(
+            f"{LATENT_DIR}/reconstructions.png", "latent_reconstructions", "latent"
+        ),
     log:
         "logs/latent/reconstruction_{dataset}.log",
     benchmark:
@@ -171,8 +173,12 @@ rule latent_sample:
         autoencoder=f"{LATENT_DIR}/autoencoder.pt",
         code=code_inputs("latent_sample.py"),
     output:
-        grid=f"{LATENT_DIR}/samples_epoch{{epoch}}.png",
-        gif=f"{LATENT_DIR}/sampling_epoch{{epoch}}.gif",
+        grid=deep_dive_report(
+            f"{LATENT_DIR}/samples_epoch{{epoch}}.png", "latent_samples", "latent"
+        ),
+        gif=deep_dive_report(
+            f"{LATENT_DIR}/sampling_epoch{{epoch}}.gif", "latent_samples", "latent"
+        ),
         tensors=f"{LATENT_DIR}/samples_epoch{{epoch}}.pt",
     log:
         "logs/latent/sample_{dataset}_epoch{epoch}.log",
@@ -262,7 +268,7 @@ rule latent_versus:
         unpack(latent_versus_files),
         code=code_inputs("latent_versus.py"),
     output:
-        table=f"{LATENT_DIR}/versus.csv",
+        table=deep_dive_report(f"{LATENT_DIR}/versus.csv", "latent_versus", "latent"),
         summary=f"{LATENT_DIR}/versus.json",
     log:
         "logs/latent/versus_{dataset}.log",
