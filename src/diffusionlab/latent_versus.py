@@ -17,9 +17,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-# Measures of the table, in its order: key -> label.
+# Measures of the table (numbers only, so that it reads as one), in its order: key -> label.
 MEASURES = {
-    "space": "space diffused (C×H×W)",
     "ddpm_parameters": "DDPM parameters",
     "autoencoder_parameters": "autoencoder parameters",
     "images_seen": "images seen by the DDPM in training",

@@ -75,7 +75,7 @@ def latent_section(files: Mapping | None) -> SectionResult:
                  Figure(files["detailed"][-1], kind="detailed", values={"epoch": last}),
                  Figure(files["nearest"], kind="nearest", values={"epoch": last})],
         tables=[Table(files["versus_table"], kind="versus", labels=VERSUS_LABELS,
-                      columns=tuple(VERSUS_LABELS), digits=3)],
+                      columns=tuple(VERSUS_LABELS), digits=5)],
         notes=versus_notes(versus),
         values={"latent_shape": "×".join(map(str, latents["latent_shape"])),
                 "scale": latents["scale"], "last_epoch": last,
