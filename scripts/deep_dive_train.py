@@ -1,15 +1,13 @@
 """Rule deep_dive_train: train one deep dive run's DDPM on its data set (resumable), keep the
 checkpoints of its sampled epochs in one folder."""
 
-import shutil
 from pathlib import Path
 
 from diffusionlab.config import ConfigError
 from diffusionlab.data import load_dataset
-from diffusionlab.jobs import run_job, write_json
-from diffusionlab.part_b import losses_table
-from diffusionlab.runtime import describe, pick_device, set_threads, use_bf16
-from diffusionlab.training import TrainSettings, discard_resume_state, files_digest, train
+from diffusionlab.jobs import run_job
+from diffusionlab.runtime import pick_device, set_threads
+from diffusionlab.training import job_settings, train_job
 
 
 def main(name: str, settings: dict, performance: dict, device: str, threads: int, data: str,
@@ -17,33 +15,23 @@ def main(name: str, settings: dict, performance: dict, device: str, threads: int
          workdir: str) -> None:
     set_threads(threads)
     dev = pick_device(device)
-    bf16 = use_bf16(performance["precision"], dev)
     dataset = load_dataset(data)
     channels, size, _ = dataset.image_shape
     # The data set gives the network its channels, size and classes.
     model = {**settings["model"], "channels": channels, "image_size": size}
     if settings["kind"] == "class":
         model["num_classes"] = len(dataset.class_names)
-    s = TrainSettings(**{**settings, "model": model,
-                         "checkpoint_epochs": tuple(settings["checkpoint_epochs"])},
-                      channels_last=performance["channels_last"], autocast_bf16=bf16,
-                      compile=performance["compile"])
+    s = job_settings({**settings, "model": model}, performance, dev)
     try:
         spec = s.spec()
     except ConfigError as err:
         raise ConfigError(f"config key deep_dive.models.{name}: {err} (the {name} images are "
                           f"{channels}x{size}x{size})") from err
-    result = train(s, dataset.train_images, dataset.train_labels, workdir, dev, dataset.meta,
-                   code=files_digest([*code, __file__]))
-    out = Path(checkpoints)
-    out.mkdir(parents=True, exist_ok=True)
-    for epoch in s.checkpoint_epochs:
-        shutil.copyfile(result["checkpoints"][epoch], out / f"epoch{epoch}.pt")
-    losses_table(result["losses"]).to_csv(losses_csv, index=False, float_format="%.6g")
-    write_json({"settings": settings, "spec": spec, "bf16": bf16,
-                "channels_last": s.channels_last, "compile": s.compile, "data": dataset.meta,
-                "machine": describe(dev)}, info_json)
-    discard_resume_state(workdir)  # finished: a rerun Snakemake starts is a fresh training
+    train_job(s, dataset.train_images, dataset.train_labels, dataset.meta, workdir=workdir,
+              device=dev, code_files=[*code, __file__],
+              checkpoints={e: Path(checkpoints) / f"epoch{e}.pt" for e in s.checkpoint_epochs},
+              losses_csv=losses_csv, info_json=info_json,
+              info={"settings": settings, "spec": spec})
 
 
 if __name__ == "__main__":

@@ -4,20 +4,15 @@ the final checkpoint, its losses and what made it."""
 from diffusionlab.config import ConfigError
 from diffusionlab.data import load_dataset
 from diffusionlab.jobs import run_job, write_json
-from diffusionlab.latent import AutoencoderSettings, checked_spec, train_autoencoder
-from diffusionlab.models import UNET2D_DEFAULTS
-from diffusionlab.part_b import losses_table
+from diffusionlab.latent import (
+    AutoencoderSettings,
+    checked_spec,
+    latent_multiple,
+    train_autoencoder,
+)
 from diffusionlab.runtime import describe, pick_device, set_threads
 from diffusionlab.torchfiles import atomic_save
-from diffusionlab.training import discard_resume_state, files_digest
-
-
-def latent_multiple(ddpm_model: dict) -> int:
-    """What the latent size must be divisible by for the DDPM's network: the course UNet halves
-    it twice, UNet2DModel once per level after the first."""
-    if ddpm_model.get("arch", "course") == "course":
-        return 4
-    return 2 ** (len(ddpm_model.get("widths") or UNET2D_DEFAULTS["widths"]) - 1)
+from diffusionlab.training import discard_resume_state, files_digest, write_losses
 
 
 def main(name: str, threads: int, data: str, code: list[str], checkpoint: str,
@@ -36,7 +31,7 @@ def main(name: str, threads: int, data: str, code: list[str], checkpoint: str,
     result = train_autoencoder(s, spec, dataset.train_images, workdir, dev, dataset.meta,
                                code=files_digest([*code, __file__]))
     atomic_save(result["checkpoint"], checkpoint)
-    losses_table(result["losses"]).to_csv(losses_csv, index=False, float_format="%.6g")
+    write_losses(result["losses"], losses_csv)
     write_json({"settings": training, "seed": seed, "spec": spec, "data": dataset.meta,
                 "machine": describe(dev)}, info_json)
     discard_resume_state(workdir)  # finished: a rerun Snakemake starts is a fresh training

@@ -2,15 +2,13 @@
 settings) trained by training.train on a latent cache's scaled latents (resumable), the
 checkpoints of its sampled epochs in one folder."""
 
-import shutil
 from pathlib import Path
 
 from diffusionlab.config import ConfigError
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobs import run_job
 from diffusionlab.latent import latent_data_meta, latent_model_options, load_latents, scaled_latents
-from diffusionlab.part_b import losses_table
-from diffusionlab.runtime import describe, pick_device, set_threads, use_bf16
-from diffusionlab.training import TrainSettings, discard_resume_state, files_digest, train
+from diffusionlab.runtime import pick_device, set_threads
+from diffusionlab.training import job_settings, train_job
 
 
 def main(name: str, settings: dict, performance: dict, device: str, threads: int, latents: str,
@@ -18,30 +16,21 @@ def main(name: str, settings: dict, performance: dict, device: str, threads: int
          workdir: str) -> None:
     set_threads(threads)
     dev = pick_device(device)
-    bf16 = use_bf16(performance["precision"], dev)
     cache = load_latents(latents)
     z, labels = scaled_latents(cache)
-    s = TrainSettings(**{**settings, "model": latent_model_options(cache, **settings["model"]),
-                         "checkpoint_epochs": tuple(settings["checkpoint_epochs"])},
-                      channels_last=performance["channels_last"], autocast_bf16=bf16,
-                      compile=performance["compile"])
+    model = latent_model_options(cache, **settings["model"])
+    s = job_settings({**settings, "model": model}, performance, dev)
     try:
         spec = s.spec()
     except ConfigError as err:
         raise ConfigError(f"config key latent.models.{name}: the DDPM of deep_dive.models."
                           f"{name} does not fit the latents of shape {list(z.shape[1:])}: "
                           f"{err}") from err
-    meta = latent_data_meta(cache)
-    result = train(s, z, labels, workdir, dev, meta, code=files_digest([*code, __file__]))
-    out = Path(checkpoints)
-    out.mkdir(parents=True, exist_ok=True)
-    for epoch in s.checkpoint_epochs:
-        shutil.copyfile(result["checkpoints"][epoch], out / f"epoch{epoch}.pt")
-    losses_table(result["losses"]).to_csv(losses_csv, index=False, float_format="%.6g")
-    write_json({"settings": settings, "spec": spec, "bf16": bf16,
-                "channels_last": s.channels_last, "compile": s.compile, "data": meta,
-                "machine": describe(dev)}, info_json)
-    discard_resume_state(workdir)  # finished: a rerun Snakemake starts is a fresh training
+    train_job(s, z, labels, latent_data_meta(cache), workdir=workdir, device=dev,
+              code_files=[*code, __file__],
+              checkpoints={e: Path(checkpoints) / f"epoch{e}.pt" for e in s.checkpoint_epochs},
+              losses_csv=losses_csv, info_json=info_json,
+              info={"settings": settings, "spec": spec})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 schedules, the pixel-versus-latent measures, and the autoencoder job's divisor."""
 
 import copy
-import importlib.util
 import math
 
 import pandas as pd
@@ -12,6 +11,7 @@ import yaml
 from workflow_runs import CI_PRESET, ROOT, snakemake
 
 from diffusionlab.config import ConfigError, validate
+from diffusionlab.latent import latent_multiple
 from diffusionlab.latent_versus import (
     MEASURES,
     frechet_distances,
@@ -105,13 +105,6 @@ def test_the_ci_preset_schedules_every_latent_job(tmp_path):
 # -- the autoencoder job -----------------------------------------------------------------------
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(("model", "multiple"), [
     ({"arch": "course", "hidden": 8}, 4),
     ({"hidden": 8}, 4),
@@ -120,7 +113,7 @@ def load_script(name):
     ({"arch": "unet2d"}, 4),  # UNet2DModel's default widths: three levels
 ])
 def test_the_latent_size_is_a_multiple_of_what_the_ddpm_halves(model, multiple):
-    assert load_script("latent_autoencoder").latent_multiple(model) == multiple
+    assert latent_multiple(model) == multiple
 
 
 # -- pixel versus latent -----------------------------------------------------------------------

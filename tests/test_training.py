@@ -218,14 +218,15 @@ def test_the_train_job_resumes_only_a_killed_run_of_the_same_code(tmp_path, digi
     def run(crash=False):
         real = training.train
         if crash:
-            monkeypatch.setattr(job, "train", functools.partial(real, after_epoch=crash_after(1)))
+            monkeypatch.setattr(training, "train",
+                                functools.partial(real, after_epoch=crash_after(1)))
         capsys.readouterr()
         try:
             job.main(raw, performance, "cpu", 1, str(data), [str(module)],
                      [str(tmp_path / "e1.pt"), str(tmp_path / "e3.pt")],
                      str(tmp_path / "losses.csv"), str(tmp_path / "info.json"), str(workdir))
         finally:
-            monkeypatch.setattr(job, "train", real)
+            monkeypatch.setattr(training, "train", real)
         return capsys.readouterr().out
 
     with pytest.raises(Crash):

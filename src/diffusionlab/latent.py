@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError
 from .data import Dataset, as_float, fingerprint
+from .models import UNET2D_DEFAULTS
 from .torchfiles import atomic_save, read_torch_dict
 from .training import checkpoint_path, cpu_state, digest, epoch_generator, read_state
 
@@ -453,3 +454,11 @@ def latent_data_meta(cache: dict) -> dict:
                                                 "scale": cache["scale"],
                                                 "latent_shape": list(latent_shape(
                                                     cache["autoencoder"]))}}
+
+
+def latent_multiple(ddpm_model: dict) -> int:
+    """What the latent size must be divisible by for the DDPM's network: the course UNet halves
+    it twice, UNet2DModel once per level after the first."""
+    if ddpm_model.get("arch", "course") == "course":
+        return 4
+    return 2 ** (len(ddpm_model.get("widths") or UNET2D_DEFAULTS["widths"]) - 1)

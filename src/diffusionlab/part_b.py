@@ -108,10 +108,6 @@ def out_of_distribution(
     return table
 
 
-def losses_table(losses: Sequence[tuple[int, int, float]]) -> pd.DataFrame:
-    return pd.DataFrame(losses, columns=["epoch", "step", "loss"])
-
-
 def plot_losses(csv_path, png_path, title: str) -> None:
     loss_curve(pd.read_csv(csv_path), png_path, title)
 

@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -428,3 +429,55 @@ def train(
         "losses": losses,
         "checkpoints": {e: checkpoint_path(workdir, e) for e in s.checkpoint_epochs},
     }
+
+
+# What every training job shares (part B, the deep dive, latent DDPMs)
+
+
+def job_settings(settings: dict, performance: dict, device: torch.device) -> TrainSettings:
+    """TrainSettings of a rule's `settings` and `performance` params, for `device`."""
+    return TrainSettings(
+        **{**settings, "checkpoint_epochs": tuple(settings["checkpoint_epochs"])},
+        channels_last=performance["channels_last"],
+        autocast_bf16=use_bf16(performance["precision"], device),
+        compile=performance["compile"],
+    )
+
+
+def write_losses(losses, path: str | Path) -> None:
+    """The per-step losses [(epoch, step, loss)] as a CSV table."""
+    import pandas as pd
+
+    table = pd.DataFrame(losses, columns=["epoch", "step", "loss"])
+    table.to_csv(path, index=False, float_format="%.6g")
+
+
+def train_job(
+    s: TrainSettings,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    meta: dict,
+    *,
+    workdir: str | Path,
+    device: torch.device,
+    code_files: Iterable[str | os.PathLike],
+    checkpoints: dict[int, str | Path],
+    losses_csv: str | Path,
+    info_json: str | Path,
+    info: dict,
+) -> None:
+    """Train (resuming a killed run of the same code and inputs), copy the checkpoints of
+    their epochs to `checkpoints` {epoch: path}, write the losses and `info` with the run's
+    precision, data and machine; then drop the resume state, so that any rerun Snakemake
+    starts is a fresh training."""
+    from .jobs import write_json
+    from .runtime import describe
+
+    result = train(s, images, labels, workdir, device, meta, code=files_digest(code_files))
+    for epoch, path in checkpoints.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result["checkpoints"][epoch], path)
+    write_losses(result["losses"], losses_csv)
+    write_json({**info, "bf16": s.autocast_bf16, "channels_last": s.channels_last,
+                "compile": s.compile, "data": meta, "machine": describe(device)}, info_json)
+    discard_resume_state(workdir)
