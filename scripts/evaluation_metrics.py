@@ -111,7 +111,7 @@ def guidance(classifier, checkpoint, table, figure, schedule: dict, scales: Sequ
                     f"requested digit ({samples_per_digit} per digit)")
 
 
-def target_samples(data, classifier, checkpoint, table, info, schedule: dict, seed: int,
+def target_samples(data, classifier, checkpoint, table, drawn, schedule: dict, seed: int,
                    device: str, precision: str, samples_per_digit: int,
                    batch_size: int | None = None, num_samples: int | None = None,
                    samples_per_class: int | None = None, guidance: float = 0.0):
@@ -150,7 +150,7 @@ def target_samples(data, classifier, checkpoint, table, info, schedule: dict, se
         "precision": "bf16" if use_bf16(precision, dev) else "fp32",
         "frechet_distance": feature_frechet_distance(features(judge, x), reference),
         "floor": floor,
-    }, info)
+    }, drawn)
 
 
 if __name__ == "__main__":
