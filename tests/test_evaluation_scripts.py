@@ -104,10 +104,11 @@ def target_samples(files, classifier, model, data, table=None, **figure):
     """The target_samples job of `model` with its figure's settings (rule sample's), T = 5;
     its files are target_samples_{table}.csv and .json (table: the model unless given)."""
     out = files / f"target_samples_{table or model}"
+    # By the names of rule evaluate_target_samples' inputs, outputs and params.
     script("evaluation_metrics").target_samples(
-        str(data), str(classifier), str(files / f"{model}.pt"), f"{out}.csv", f"{out}.json",
-        {**SCHEDULE, "num_steps": 5}, seed=3, device="cpu", precision="fp32",
-        samples_per_digit=50, **figure)
+        data=str(data), classifier=str(classifier), checkpoint=str(files / f"{model}.pt"),
+        table=f"{out}.csv", drawn=f"{out}.json", schedule={**SCHEDULE, "num_steps": 5}, seed=3,
+        device="cpu", precision="fp32", samples_per_digit=50, **figure)
 
 
 def test_target_samples_and_targets_jobs(files, classifier, tmp_path):

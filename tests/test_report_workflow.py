@@ -133,6 +133,7 @@ def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
         | jobs("evaluate_checkpoints", {"model": "class"})
         | jobs("evaluate_sampler_steps", {"model": "class"})
         | jobs("evaluate_guidance")
+        | jobs("evaluate_target_samples", {"model": "class"})
         | jobs("evaluation_targets")
         | jobs("evaluate_illusions")  # samples the illusions anew: more than the figures hold
         | jobs("evaluate_sdedit")
@@ -193,6 +194,7 @@ def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
         | jobs("evaluate_checkpoints", {"model": "time"}, {"model": "class"})
         | jobs("evaluate_sampler_steps", *({"model": m} for m in models))
         | jobs("evaluate_guidance")
+        | jobs("evaluate_target_samples", {"model": "time"}, {"model": "class"})
         | jobs("evaluation_targets")
         | jobs("latent_versus", *({"dataset": d} for d in ci_config()["latent"]["run"]))
         | REPORT
