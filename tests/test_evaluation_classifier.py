@@ -11,6 +11,7 @@ from diffusionlab.evaluation.classifier import (
     load_classifier,
     predict,
     probabilities,
+    random_affine,
     save_classifier,
     train_classifier,
 )
@@ -99,3 +100,53 @@ def test_every_epoch_trains_on_every_image_given(mnist, monkeypatch):
     assert [(e, seen) for e, _, seen in epochs] == [(1, 1000), (2, 1000)]
     assert batches == [300, 300, 300, 100] * 2
     assert all(loss > 0 for _, loss, _ in epochs)
+
+
+def centre_of_mass(x: torch.Tensor) -> torch.Tensor:
+    """[N, 2] (row, column) of each image's ink."""
+    grid = torch.arange(x.shape[-1], dtype=torch.float64)
+    mass = x.double().sum(dim=(1, 2, 3))
+    rows = (x.double().sum(dim=(1, 3)) * grid).sum(1) / mass
+    cols = (x.double().sum(dim=(1, 2)) * grid).sum(1) / mass
+    return torch.stack([rows, cols], 1)
+
+
+def test_random_affine_is_the_identity_at_zero_and_moves_digits_by_at_most_its_shift(mnist):
+    x = as_float(mnist.test_images[:200])
+    g = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(random_affine(x, g, shift=0, degrees=0, scale=0), x,
+                               atol=1e-5, rtol=0)
+    moved = random_affine(x, torch.Generator().manual_seed(1), shift=2, degrees=0, scale=0)
+    step = (centre_of_mass(moved) - centre_of_mass(x)).abs()
+    assert step.max() <= 2.05  # pixels, bilinear resampling aside
+    assert (step.max(dim=1).values > 0.5).float().mean() > 0.5  # most digits really move
+    again = random_affine(x, torch.Generator().manual_seed(1), shift=2, degrees=0, scale=0)
+    assert torch.equal(moved, again)  # the generator decides everything
+    turned = random_affine(x, torch.Generator().manual_seed(2))  # the defaults: all three
+    assert turned.shape == x.shape and not torch.allclose(turned, x, atol=0.1)
+    assert torch.allclose(turned.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)), rtol=0.3)
+
+
+def test_augmentation_dropout_and_one_cycle_change_training_and_keep_checkpoints(mnist, tmp_path):
+    def fit(**options):
+        return train_classifier(mnist.train_images[:200], mnist.train_labels[:200], epochs=1,
+                                batch_size=50, lr=1e-2, seed=0, **TINY, **options)
+
+    plain = fit()
+    for options in ({"augment": True}, {"dropout": 0.5}, {"lr_schedule": "onecycle"}):
+        other = fit(**options)
+        assert not torch.equal(other.head.weight, plain.head.weight), options
+        assert torch.equal(fit(**options).head.weight, other.head.weight), options  # seeded
+    dropped = fit(dropout=0.5)
+    assert dropped.state_dict().keys() == plain.state_dict().keys()
+    x = as_float(mnist.test_images[:8])
+    with torch.no_grad():
+        assert torch.equal(dropped(x), dropped(x))  # eval mode: dropout off
+        dropped.train()
+        assert not torch.equal(dropped(x), dropped(x))
+    dropped.eval()
+    save_classifier(dropped, tmp_path / "c.pt")
+    assert torch.equal(probabilities(load_classifier(tmp_path / "c.pt"), x),
+                       probabilities(dropped, x))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        fit(lr_schedule="cosine")

@@ -3,7 +3,12 @@
 Two 5x5 convolutions with max pooling (28 -> 14 -> 7), a fully connected feature layer and a
 linear read-out. The feature layer (after its ReLU) is the space in which Frechet distances are
 measured. Training is deterministic for a seed: the weights are initialised under a forked,
-seeded RNG and every shuffle comes from an explicit CPU generator.
+seeded RNG and every shuffle and augmentation comes from an explicit CPU generator.
+
+With few training images (the embedded 4,000 digits) the plain network reaches about 97% and
+reads only 91% of real test digits with confidence >= 0.9; random small affine transforms,
+dropout before the read-out and a one-cycle learning rate take it to about 99% and 97%
+(docs/benchmarks.md). A judge that doubts real digits would undercount good samples.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ class DigitClassifier(nn.Module):
 
     def __init__(
         self, channels: Sequence[int] = (32, 64), features: int = 128, num_classes: int = 10,
-        in_channels: int = 1, image_size: int = 28,
+        in_channels: int = 1, image_size: int = 28, dropout: float = 0.0,
     ):
         super().__init__()
         if image_size % 4:
@@ -47,6 +52,8 @@ class DigitClassifier(nn.Module):
             nn.Linear(c2 * (image_size // 4) ** 2, features),
             nn.ReLU(),
         )
+        # Only while training; no parameters, so checkpoints hold the same tensors either way.
+        self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(features, num_classes)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +62,7 @@ class DigitClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits."""
-        return self.head(self.embed(x))
+        return self.head(self.dropout(self.embed(x)))
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
@@ -64,6 +71,31 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
         return as_float(images)
     images = images.float()
     return images.unsqueeze(1) if images.dim() == 3 else images
+
+
+LR_SCHEDULES = ("constant", "onecycle")
+
+
+def random_affine(
+    x: torch.Tensor, generator: torch.Generator, shift: float = 2.0, degrees: float = 10.0,
+    scale: float = 0.1,
+) -> torch.Tensor:
+    """Each image [N, C, S, S] moved by up to `shift` pixels, rotated by up to `degrees` and
+    scaled by up to 1 +- `scale` (uniform draws from `generator`), zeros outside: digits
+    written a little off-centre, tilted or larger. No flips (a mirrored 2 is no digit)."""
+    n, size = len(x), x.shape[-1]
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=generator) * 2 - 1).to(x.device)
+
+    angle = uniform(n) * degrees * torch.pi / 180
+    zoom = 1 + uniform(n) * scale
+    offset = uniform(n, 2) * shift * 2 / size  # grid coordinates span 2 over `size` pixels
+    cos, sin = zoom * angle.cos(), zoom * angle.sin()
+    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1),
+                         torch.stack([sin, cos, offset[:, 1]], 1)], 1)
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x, grid, align_corners=False)
 
 
 def train_classifier(
@@ -78,40 +110,57 @@ def train_classifier(
     channels: Sequence[int] = (32, 64),
     features: int = 128,
     num_classes: int = 10,
+    augment: bool = False,
+    dropout: float = 0.0,
+    lr_schedule: str = "constant",
     on_epoch: Callable[[int, float, int], None] | None = None,
 ) -> DigitClassifier:
     """Train with Adam on the cross-entropy over every image given; returns the model in eval
     mode on `device`.
+
+    `augment`: each batch through `random_affine`; `dropout` before the read-out; `lr_schedule`
+    constant, or onecycle (torch's OneCycleLR per step, peaking at 3 x lr: lr is the rate
+    of the constant schedule it replaces).
 
     `on_epoch(epoch, mean_loss, seen)` is called after each epoch (for logs), `seen` being the
     number of images the epoch trained on: all of them, the last batch possibly smaller.
     """
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ValueError("epochs >= 1, batch_size >= 1 and lr > 0 are required")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, not {lr_schedule!r}")
     if len(images_u8) != len(labels):
         raise ValueError(f"{len(images_u8)} images but {len(labels)} labels")
     x_all, y_all = as_input(images_u8).to(device), labels.long().to(device)
+    # The global RNG, forked and seeded, draws the initial weights and dropout's masks.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = DigitClassifier(channels, features, num_classes, x_all.shape[1], x_all.shape[2])
-    model = model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    n = len(y_all)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(n, generator=g).to(device)
-        total, seen = 0.0, 0
-        for lo in range(0, n, batch_size):
-            idx = order[lo : lo + batch_size]
-            loss = nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-        if on_epoch is not None:
-            on_epoch(epoch, total / seen, seen)
+        model = DigitClassifier(channels, features, num_classes, x_all.shape[1], x_all.shape[2],
+                                dropout).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        g = torch.Generator().manual_seed(seed)
+        n = len(y_all)
+        sched = None
+        if lr_schedule == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, max_lr=3 * lr, total_steps=epochs * -(-n // batch_size))
+        for epoch in range(1, epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=g).to(x_all.device)
+            total, seen = 0.0, 0
+            for lo in range(0, n, batch_size):
+                idx = order[lo : lo + batch_size]
+                x = random_affine(x_all[idx], g) if augment else x_all[idx]
+                loss = nn.functional.cross_entropy(model(x), y_all[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                total += loss.item() * len(idx)
+                seen += len(idx)
+            if on_epoch is not None:
+                on_epoch(epoch, total / seen, seen)
     return model.eval()
 
 
