@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from diffusionlab.config import ConfigError, validate
-from diffusionlab.workflow import check_config
+from diffusionlab.rule_params import check_config
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")

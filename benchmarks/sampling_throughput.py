@@ -20,11 +20,11 @@ import time
 import torch
 
 from diffusionlab.part_b import sample_classes
+from diffusionlab.rule_params import MODELS
 from diffusionlab.runtime import use_bf16
 from diffusionlab.sampling import sample
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.unet import build
-from diffusionlab.workflow import MODELS
 
 from . import common
 

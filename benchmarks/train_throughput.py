@@ -36,6 +36,7 @@ from torchvision.datasets import MNIST as TorchvisionMNIST
 from torchvision.transforms import ToTensor
 
 from diffusionlab.data import as_float
+from diffusionlab.rule_params import MODELS, train_settings
 from diffusionlab.runtime import cpu_model, use_bf16
 from diffusionlab.training import (
     EMA,
@@ -45,7 +46,6 @@ from diffusionlab.training import (
     new_model,
     train_step,
 )
-from diffusionlab.workflow import MODELS, train_settings
 
 from . import common, projection
 

@@ -8,9 +8,9 @@ from diffusionlab.codedeps import ImportGraph
 from diffusionlab.data import layout as data_layout
 from diffusionlab.config import ConfigError
 from diffusionlab.deep_dive import runs as deep_dive_runs
-from diffusionlab.part_a import workflow as part_a_workflow
-from diffusionlab.site import workflow as site_workflow
-from diffusionlab.workflow import MODELS, checkpoint_epochs, train_settings
+from diffusionlab.part_a import item_params as part_a_params
+from diffusionlab.site import placement
+from diffusionlab.rule_params import MODELS, checkpoint_epochs, train_settings
 
 DATA = "results/data/mnist.pt"
 DATA_META = "results/data/mnist.json"
@@ -89,8 +89,8 @@ def for_report(path, caption, part, section, backend=None):
     return report(
         path,
         caption=f"{REPORT_CAPTIONS}/{caption}.rst",
-        category=lambda w: site_workflow.category(part, resolved(backend, w)),
-        subcategory=lambda w: site_workflow.section_title(part, resolved(section, w)),
+        category=lambda w: placement.category(part, resolved(backend, w)),
+        subcategory=lambda w: placement.section_title(part, resolved(section, w)),
     )
 
 
@@ -110,7 +110,7 @@ def part_a_report(path, caption):
         path,
         caption,
         "A",
-        lambda w: site_workflow.part_a_figure(stem.format(**dict(w.items()))).section,
+        lambda w: placement.part_a_figure(stem.format(**dict(w.items()))).section,
         backend=lambda w: w.backend,
     )
 
@@ -145,7 +145,7 @@ def benchmarks_of(files):
 
 def part_b_section(wildcards):
     """The section of part B that shows a model's figures."""
-    return site_workflow.PART_B_SECTIONS[wildcards.model]
+    return placement.PART_B_SECTIONS[wildcards.model]
 
 
 def sampling_args(wildcards):
@@ -200,7 +200,7 @@ def part_b_figures():
 # Part A (constants of rules/part_a.smk: PART_A_EMBEDDINGS)
 
 # Where part_a_download caches each fetched image.
-PART_A_DOWNLOAD = os.path.join(part_a_workflow.DOWNLOADS, "{download}")
+PART_A_DOWNLOAD = os.path.join(part_a_params.DOWNLOADS, "{download}")
 
 
 def part_a_inputs(figure):
@@ -211,8 +211,8 @@ def part_a_inputs(figure):
         name = figure.format(**dict(wildcards.items()))
         files = {
             "images": [
-                part_a_workflow.input_path(backend, image)
-                for image in part_a_workflow.job_images(config, backend, name)
+                part_a_params.input_path(backend, image)
+                for image in part_a_params.job_images(config, backend, name)
             ]
         }
         if backend == "deepfloyd":
@@ -225,7 +225,7 @@ def part_a_inputs(figure):
 
 
 def part_a_args(figure):
-    return lambda w: part_a_workflow.job_args(
+    return lambda w: part_a_params.job_args(
         config, w.backend, figure.format(**dict(w.items()))
     )
 
@@ -237,7 +237,7 @@ def part_a_threads(wildcards):
 
 
 def part_a_backend(wildcards):
-    return part_a_workflow.backend_spec(config, wildcards.backend)
+    return part_a_params.backend_spec(config, wildcards.backend)
 
 
 def part_a_source(wildcards):
@@ -250,7 +250,7 @@ def part_a_input_files(wildcards):
     source = part_a_source(wildcards)
     if source.startswith("mnist:"):
         return {"data": DATA}
-    file = part_a_workflow.source_file(source)
+    file = part_a_params.source_file(source)
     return {"image": file} if file else {}
 
 
@@ -258,32 +258,32 @@ def part_a_input_setting(wildcards):
     """The source of an input image as a setting: None when it is a file, an input instead
     (its path may be absolute, and what counts is its content)."""
     source = part_a_source(wildcards)
-    return None if part_a_workflow.source_file(source) else source
+    return None if part_a_params.source_file(source) else source
 
 
 def part_a_shown(backend):
     """The figures of a backend in the write-up (its .pt tensors are for the evaluation)."""
-    figures = part_a_workflow.figures(config, backend)
+    figures = part_a_params.figures(config, backend)
     return [f for f in figures if not f.endswith(".pt")]
 
 
 def part_a_upstream(backend):
     """Files part A's jobs of a backend read besides part B's: inputs and prompt embeddings."""
     jobs = [
-        site_workflow.part_a_figure(os.path.splitext(os.path.basename(f))[0]).job
+        placement.part_a_figure(os.path.splitext(os.path.basename(f))[0]).job
         for f in part_a_shown(backend)
     ]
     images = {
         image: None
         for job in jobs
-        for image in part_a_workflow.job_images(config, backend, job)
+        for image in part_a_params.job_images(config, backend, job)
     }
-    files = [part_a_workflow.input_path(backend, image) for image in images]
+    files = [part_a_params.input_path(backend, image) for image in images]
     sources = [config["part_a"][backend]["images"][image] for image in images]
     files += [
-        part_a_workflow.download_path(s)
+        part_a_params.download_path(s)
         for s in sources
-        if s.startswith(part_a_workflow.URL_PREFIXES)
+        if s.startswith(part_a_params.URL_PREFIXES)
     ]
     return files + ([PART_A_EMBEDDINGS] if backend == "deepfloyd" else [])
 
@@ -308,7 +308,7 @@ def deep_dive_report(path, caption, section):
         path,
         caption=f"{REPORT_CAPTIONS}/deep_dive_{caption}.rst",
         category=lambda w: f"Deep dive · {w.dataset}",
-        subcategory=site_workflow.section_title("deep", section),
+        subcategory=placement.section_title("deep", section),
     )
 
 

@@ -1,7 +1,7 @@
 # Evaluation: an MNIST classifier judges the part B models and part A on the MNIST backend;
 # metrics as tables and figures.
 
-from diffusionlab.evaluation import part_a_workflow as eval_part_a
+from diffusionlab.evaluation import part_a_metric_params as eval_part_a
 
 EVAL = config["evaluation"]
 CLASSIFIER = "results/evaluation/classifier.pt"
@@ -206,7 +206,7 @@ rule evaluate_guidance:
 
 # Part A on the MNIST backend: its illusions and SDEdit read by the classifier. Every file by
 # name (illusions_table, illusions_figure, sdedit_table, ...; see
-# diffusionlab.evaluation.part_a_workflow), and the benchmarks of the jobs behind them; both
+# diffusionlab.evaluation.part_a_metric_params), and the benchmarks of the jobs behind them; both
 # are empty, and the rules absent, when part_a.backends has no mnist.
 EVAL_PART_A_FILES = eval_part_a.files(config)
 EVAL_PART_A_BENCHMARKS = []

@@ -1,22 +1,22 @@
 # Part A: the exercise's algorithms on a pretrained model (DeepFloyd IF) and on part B's
 # class-conditioned UNet. Every file lies under results/part_a/<backend>/; the settings of
-# each job come from diffusionlab.part_a.workflow.job_args.
+# each job come from diffusionlab.part_a.item_params.job_args.
 
 from diffusionlab.config import ConfigError
-from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.part_a import item_params as part_a_params
 
 try:
-    part_a_workflow.check(config)
+    part_a_params.check(config)
 except ConfigError as err:
     sys.exit(str(err))
 
 PART_A = config["part_a"]
-PART_A_EMBEDDINGS = part_a_workflow.path("deepfloyd", "prompt_embeddings.pt")
-PART_A_DOWNLOADS = part_a_workflow.downloads(config)
+PART_A_EMBEDDINGS = part_a_params.path("deepfloyd", "prompt_embeddings.pt")
+PART_A_DOWNLOADS = part_a_params.downloads(config)
 
 
 wildcard_constraints:
-    backend="|".join(part_a_workflow.BACKENDS),
+    backend="|".join(part_a_params.BACKENDS),
     k="[0-9]+",
 
 
@@ -36,7 +36,7 @@ rule part_a_embeddings:
         gpu=1,
     params:
         model=PART_A["deepfloyd"]["stage_1"],
-        prompts=part_a_workflow.prompts(PART_A["deepfloyd"]),
+        prompts=part_a_params.prompts(PART_A["deepfloyd"]),
         cpu_offload=PART_A["deepfloyd"]["cpu_offload"],
         device=config["device"],
     script:
@@ -66,7 +66,7 @@ rule part_a_input:
         unpack(part_a_input_files),
         code=code_inputs("part_a_inputs.py"),
     output:
-        image=part_a_workflow.input_path("{backend}", "{name}"),
+        image=part_a_params.input_path("{backend}", "{name}"),
     log:
         "logs/part_a/{backend}/input_{name}.log",
     benchmark:
@@ -76,7 +76,7 @@ rule part_a_input:
     params:
         job="prepare",
         source=part_a_input_setting,
-        shape=lambda w: part_a_workflow.INPUT_SHAPES[w.backend],
+        shape=lambda w: part_a_params.INPUT_SHAPES[w.backend],
         dark_background=lambda w: w.backend == "mnist",
     script:
         "../scripts/part_a_inputs.py"
@@ -85,12 +85,12 @@ rule part_a_input:
 rule part_a_sampling:
     input:
         unpack(part_a_inputs("sampling")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "sampling.png"), "part_a_sampling"
+            part_a_params.path("{backend}", "sampling.png"), "part_a_sampling"
         ),
-        images=part_a_workflow.path("{backend}", "sampling.pt"),
+        images=part_a_params.path("{backend}", "sampling.pt"),
     log:
         "logs/part_a/{backend}/sampling.log",
     benchmark:
@@ -106,17 +106,17 @@ rule part_a_sampling:
         device=config["device"],
         args=part_a_args("sampling"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_upsampling:
     input:
         unpack(part_a_inputs("sampling_upsampled")),
-        stage_1=part_a_workflow.path("{backend}", "sampling.pt"),
-        code=code_inputs("part_a_jobs.py"),
+        stage_1=part_a_params.path("{backend}", "sampling.pt"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "sampling_upsampled.png"),
+            part_a_params.path("{backend}", "sampling_upsampled.png"),
             "part_a_upsampling",
         ),
     log:
@@ -136,16 +136,16 @@ rule part_a_upsampling:
         device=config["device"],
         args=part_a_args("sampling_upsampled"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_forward:
     input:
         unpack(part_a_inputs("forward")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "forward.png"), "part_a_forward"
+            part_a_params.path("{backend}", "forward.png"), "part_a_forward"
         ),
     log:
         "logs/part_a/{backend}/forward.log",
@@ -162,17 +162,17 @@ rule part_a_forward:
         device=config["device"],
         args=part_a_args("forward"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_denoising:
     input:
         unpack(part_a_inputs("denoising")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
-        blur=part_a_report(part_a_workflow.path("{backend}", "blur.png"), "part_a_blur"),
+        blur=part_a_report(part_a_params.path("{backend}", "blur.png"), "part_a_blur"),
         one_step=part_a_report(
-            part_a_workflow.path("{backend}", "one_step.png"), "part_a_one_step"
+            part_a_params.path("{backend}", "one_step.png"), "part_a_one_step"
         ),
     log:
         "logs/part_a/{backend}/denoising.log",
@@ -189,19 +189,19 @@ rule part_a_denoising:
         device=config["device"],
         args=part_a_args("denoising"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_iterative:
     input:
         unpack(part_a_inputs("iterative")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         strip=part_a_report(
-            part_a_workflow.path("{backend}", "iterative.png"), "part_a_iterative"
+            part_a_params.path("{backend}", "iterative.png"), "part_a_iterative"
         ),
         compare=part_a_report(
-            part_a_workflow.path("{backend}", "iterative_compare.png"),
+            part_a_params.path("{backend}", "iterative_compare.png"),
             "part_a_iterative_compare",
         ),
     log:
@@ -219,16 +219,16 @@ rule part_a_iterative:
         device=config["device"],
         args=part_a_args("iterative"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_samples:
     input:
         unpack(part_a_inputs("{kind}")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "{kind}.png"), "part_a_samples"
+            part_a_params.path("{backend}", "{kind}.png"), "part_a_samples"
         ),
     log:
         "logs/part_a/{backend}/{kind}.log",
@@ -247,23 +247,23 @@ rule part_a_samples:
         device=config["device"],
         args=part_a_args("{kind}"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_edits:
     input:
         unpack(part_a_inputs("{edit}")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "{edit}.png"), "part_a_edits"
+            part_a_params.path("{backend}", "{edit}.png"), "part_a_edits"
         ),
     log:
         "logs/part_a/{backend}/{edit}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_{edit}.tsv"
     wildcard_constraints:
-        edit="|".join(part_a_workflow.EDITS),
+        edit="|".join(part_a_params.EDITS),
     conda:
         CONDA_ENV
     threads: part_a_threads
@@ -275,16 +275,16 @@ rule part_a_edits:
         device=config["device"],
         args=part_a_args("{edit}"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_inpainting:
     input:
         unpack(part_a_inputs("inpainting_{k}")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "inpainting_{k}.png"),
+            part_a_params.path("{backend}", "inpainting_{k}.png"),
             "part_a_inpainting",
         ),
     log:
@@ -302,24 +302,24 @@ rule part_a_inpainting:
         device=config["device"],
         args=part_a_args("inpainting_{k}"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a_illusion:
     input:
         unpack(part_a_inputs("{illusion}_{k}")),
-        code=code_inputs("part_a_jobs.py"),
+        code=code_inputs("part_a_items.py"),
     output:
         figure=part_a_report(
-            part_a_workflow.path("{backend}", "{illusion}_{k}.png"), "part_a_illusion"
+            part_a_params.path("{backend}", "{illusion}_{k}.png"), "part_a_illusion"
         ),
-        images=part_a_workflow.path("{backend}", "{illusion}_{k}.pt"),
+        images=part_a_params.path("{backend}", "{illusion}_{k}.pt"),
     log:
         "logs/part_a/{backend}/{illusion}_{k}.log",
     benchmark:
         "results/benchmarks/part_a_{backend}_{illusion}_{k}.tsv"
     wildcard_constraints:
-        illusion="|".join(part_a_workflow.ILLUSIONS),
+        illusion="|".join(part_a_params.ILLUSIONS),
     conda:
         CONDA_ENV
     threads: part_a_threads
@@ -331,9 +331,9 @@ rule part_a_illusion:
         device=config["device"],
         args=part_a_args("{illusion}_{k}"),
     script:
-        "../scripts/part_a_jobs.py"
+        "../scripts/part_a_items.py"
 
 
 rule part_a:
     input:
-        [f for b in PART_A["backends"] for f in part_a_workflow.figures(config, b)],
+        [f for b in PART_A["backends"] for f in part_a_params.figures(config, b)],

@@ -6,7 +6,7 @@ import torch
 
 from diffusionlab.deep_dive.figures import detailed_figure, summary_figure
 from diffusionlab.deep_dive.metrics import settling
-from diffusionlab.jobs import named, run_job
+from diffusionlab.jobrunner import named, run_job
 from diffusionlab.part_b import plot_losses
 
 

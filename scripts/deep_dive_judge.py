@@ -3,7 +3,7 @@ judge, for the set's channels, size and classes), trained on its training split.
 
 from diffusionlab.data import load_dataset
 from diffusionlab.evaluation.classifier import accuracy, save_classifier, train_classifier
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.runtime import pick_device, set_threads
 
 

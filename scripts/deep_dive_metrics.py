@@ -12,7 +12,7 @@ from diffusionlab.data import as_float, load_dataset
 from diffusionlab.deep_dive.figures import nearest_figure
 from diffusionlab.deep_dive.metrics import memorisation, memorisation_table, psnr
 from diffusionlab.evaluation.classifier import load_classifier, predict
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.runtime import set_threads
 
 

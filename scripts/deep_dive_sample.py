@@ -6,7 +6,7 @@ from pathlib import Path
 
 from diffusionlab.deep_dive.draw import draw
 from diffusionlab.deep_dive.figures import sampling_figures
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.torchfiles import atomic_save
 

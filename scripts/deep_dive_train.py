@@ -5,7 +5,7 @@ from pathlib import Path
 
 from diffusionlab.config import ConfigError
 from diffusionlab.data import load_dataset
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.training import job_settings, train_job
 

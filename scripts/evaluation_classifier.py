@@ -3,7 +3,7 @@ trained on every training digit of the run's data."""
 
 from diffusionlab.data import MNIST
 from diffusionlab.evaluation.classifier import accuracy, save_classifier, train_classifier
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.runtime import describe, pick_device, set_threads
 
 

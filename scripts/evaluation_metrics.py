@@ -17,7 +17,7 @@ from diffusionlab.evaluation.sample_quality import (
     real_digit_reference,
     sampler_quality,
 )
-from diffusionlab.jobs import UserError, named, run_job, write_json
+from diffusionlab.jobrunner import UserError, named, run_job, write_json
 from diffusionlab.part_b import sample_classes
 from diffusionlab.runtime import pick_device, set_threads, use_bf16
 from diffusionlab.schedule import DDPMSchedule

@@ -7,7 +7,7 @@ import torch
 
 from diffusionlab.data import MNIST, as_float
 from diffusionlab.evaluation.classifier import load_classifier
-from diffusionlab.evaluation.part_a_jobs import (
+from diffusionlab.evaluation.part_a_metrics import (
     illusion_batch,
     illusion_tables,
     score_illusion,
@@ -15,8 +15,8 @@ from diffusionlab.evaluation.part_a_jobs import (
     sdedit_table,
 )
 from diffusionlab.evaluation.plots import illusions_figure, sdedit_figure
-from diffusionlab.jobs import UserError, named, run_job
-from diffusionlab.part_a.jobs import open_backend
+from diffusionlab.jobrunner import UserError, named, run_job
+from diffusionlab.part_a.items import open_backend
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.torchfiles import read_torch_dict
 

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from diffusionlab.evaluation.targets import targets_table
-from diffusionlab.jobs import named, run_job
+from diffusionlab.jobrunner import named, run_job
 
 
 def read_json(path: str) -> dict:

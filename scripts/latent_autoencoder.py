@@ -3,7 +3,7 @@ the final checkpoint, its losses and what made it."""
 
 from diffusionlab.config import ConfigError
 from diffusionlab.data import load_dataset
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.latent import (
     AutoencoderSettings,
     checked_spec,

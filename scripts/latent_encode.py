@@ -2,7 +2,7 @@
 both splits' posterior means, labels and the scale (1 / std of the training latents)."""
 
 from diffusionlab.data import load_dataset
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.latent import encode_dataset, latent_data_meta, load_autoencoder, save_latents
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.torchfiles import read_torch_dict

@@ -5,7 +5,7 @@ import torch
 
 from diffusionlab.data import as_float, load_dataset
 from diffusionlab.figures import image_grid
-from diffusionlab.jobs import run_job, write_json
+from diffusionlab.jobrunner import run_job, write_json
 from diffusionlab.latent import (
     decode_latents,
     encode_images,

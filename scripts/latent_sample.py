@@ -9,7 +9,7 @@ import torch
 
 from diffusionlab.deep_dive.draw import draw
 from diffusionlab.deep_dive.figures import sampling_figures
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.latent import decode_frames, decode_latents, load_autoencoder
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.torchfiles import atomic_save

@@ -5,7 +5,7 @@ checkpoints of its sampled epochs in one folder."""
 from pathlib import Path
 
 from diffusionlab.config import ConfigError
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.latent import latent_data_meta, latent_model_options, load_latents, scaled_latents
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.training import job_settings, train_job

@@ -8,7 +8,7 @@ import torch
 
 from diffusionlab.data import as_float, load_dataset
 from diffusionlab.evaluation.classifier import features, load_classifier
-from diffusionlab.jobs import named, run_job, write_json
+from diffusionlab.jobrunner import named, run_job, write_json
 from diffusionlab.latent import load_autoencoder
 from diffusionlab.latent_versus import (
     frechet_distances,

@@ -1,6 +1,6 @@
 """Rule part_a_embeddings: the T5 embedding of every DeepFloyd prompt, computed once."""
 
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.runtime import set_threads
 
 

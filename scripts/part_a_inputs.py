@@ -2,9 +2,9 @@
 every job that reads it), and one input image of part A at the size and channels of its
 backend."""
 
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.part_a.images import open_image
-from diffusionlab.part_a.jobs import resolve_input, save_input
+from diffusionlab.part_a.items import resolve_input, save_input
 
 # Modes a PNG file holds as they are; others (CMYK, YCbCr, ...) are stored as RGB.
 PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")

@@ -1,7 +1,7 @@
 """Rules of part B's figures: noising, denoiser results, out-of-distribution, loss curves."""
 
 from diffusionlab.data import MNIST
-from diffusionlab.jobs import named, run_job
+from diffusionlab.jobrunner import named, run_job
 from diffusionlab.part_b import (
     denoiser_results_figure,
     noising_figure,

@@ -1,7 +1,7 @@
 """Rule data: prepare a data set from its source and store it as uint8 tensors + JSON meta."""
 
 from diffusionlab.data import load_mnist, prepare, save_dataset
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 
 
 def main(data: dict, out_tensors: str, out_meta: str, name: str | None = None) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffusionlab.evaluation import part_a_workflow as eval_part_a
-from diffusionlab.jobs import run_job
-from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.evaluation import part_a_metric_params as eval_part_a
+from diffusionlab.jobrunner import run_job
+from diffusionlab.part_a import item_params as part_a_params
+from diffusionlab.rule_params import checkpoint_epochs
 from diffusionlab.site import (
     Figure,
     Manifest,
@@ -22,8 +23,7 @@ from diffusionlab.site import (
     publish,
 )
 from diffusionlab.site.deep_dive import deep_dive_parts
-from diffusionlab.site.workflow import BACKEND_NAMES, part_a_figure
-from diffusionlab.workflow import checkpoint_epochs
+from diffusionlab.site.placement import BACKEND_NAMES, part_a_figure
 
 VARIANCE = {"beta": "βₜ", "posterior": "β̃ₜ (the posterior variance)"}
 LOSS_NOTE = "Mean training loss over the last epoch: {final_loss:.4f}."
@@ -52,7 +52,7 @@ TIMESTEP_NOTE = (
 )
 # Part A sections whose figures come from a list of the backend's settings, which may be empty.
 PART_A_LISTS = {"1.7.2": "inpainting", "1.8": "anagrams", "1.9": "hybrids", "views": "more_views"}
-# The evaluation's tables of part A (diffusionlab.evaluation.part_a_workflow.files).
+# The evaluation's tables of part A (diffusionlab.evaluation.part_a_metric_params.files).
 SDEDIT_LABELS = {"kept_class": "kept class", "p_source": "mean p(source)",
                  "source_accuracy": "unedited read correctly"}
 ILLUSION_COLUMNS = ("item", "digits", "views", "samples", "alignment", "concealment",
@@ -124,7 +124,7 @@ def part_a(backend: str, files: Mapping, config: Mapping) -> PartResult:
     for path in files[f"part_a_{backend}"]:
         stem = Path(path).stem
         figure = part_a_figure(stem)
-        values = {**part_a_workflow.job_args(config, backend, figure.job), "item": stem}
+        values = {**part_a_params.job_args(config, backend, figure.job), "item": stem}
         figures.setdefault(figure.section, []).append(Figure(path, kind=figure.kind, values=values))
     judged = backend == eval_part_a.BACKEND and "illusions_table" in files
     sections = {}
@@ -136,7 +136,7 @@ def part_a(backend: str, files: Mapping, config: Mapping) -> PartResult:
             sections[spec.key] = part_a_judged(figures[spec.key], spec.key, files, config)
         else:
             sections[spec.key] = SectionResult(figures=figures[spec.key])
-    num_steps = part_a_workflow.NUM_STEPS.get(backend, config["part_b"]["schedule"]["num_steps"])
+    num_steps = part_a_params.NUM_STEPS.get(backend, config["part_b"]["schedule"]["num_steps"])
     if num_steps != EXERCISE_STEPS:  # the first section that names timesteps says so
         first = sections["1.1"]
         sections["1.1"] = replace(first, notes=[*first.notes, TIMESTEP_NOTE],
@@ -337,7 +337,7 @@ def manifest(files: Mapping, config: Mapping, not_run: Sequence[Mapping]) -> Man
     as the exercise reads.
     Part A's figures of a backend are `files["part_a_<backend>"]`; parts listed in `not_run`
     give their reason; the evaluation shows when its files are among `files`."""
-    parts = [part_a(b, files, config) for b in part_a_workflow.BACKENDS]
+    parts = [part_a(b, files, config) for b in part_a_params.BACKENDS]
     parts.append(part_b(files, config))
     if "classifier_info" in files:
         parts.append(evaluation(files, config))

@@ -1,6 +1,6 @@
 """Rule sample: a grid of samples and its animation from a DDPM checkpoint."""
 
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.part_b import sample_classes, sampling_figures
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.schedule import DDPMSchedule

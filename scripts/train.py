@@ -1,7 +1,7 @@
 """Rule train: train one part B UNet (resuming an interrupted run), keep its checkpoints."""
 
 from diffusionlab.data import MNIST
-from diffusionlab.jobs import run_job
+from diffusionlab.jobrunner import run_job
 from diffusionlab.runtime import pick_device, set_threads
 from diffusionlab.training import job_settings, train_job
 

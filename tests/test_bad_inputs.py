@@ -21,8 +21,8 @@ from PIL import Image
 from workflow_runs import CI_PRESET, ROOT, snakemake
 
 from diffusionlab.config import ConfigError, validate
-from diffusionlab.part_a import workflow as part_a_workflow
-from diffusionlab.workflow import check_config
+from diffusionlab.part_a import item_params as part_a_params
+from diffusionlab.rule_params import check_config
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"
 
@@ -43,7 +43,7 @@ def check(config: dict) -> None:
     """What the workflow checks when it loads (Snakefile, rules/part_a.smk)."""
     validate(config, SCHEMA)
     check_config(config)
-    part_a_workflow.check(config)
+    part_a_params.check(config)
 
 
 def mnist_images(**changes) -> dict:
@@ -284,7 +284,7 @@ def test_bad_file_names_itself(case, tmp_path, monkeypatch):
     main, bad_file = FILE_CASES[case](tmp_path)
     out, log = tmp_path / "out" / "result.pt", tmp_path / "logs" / "job.log"
     out.parent.mkdir()
-    from diffusionlab.jobs import run_job
+    from diffusionlab.jobrunner import run_job
 
     with pytest.raises(SystemExit) as caught:
         run_job(main, log, out)
@@ -295,7 +295,7 @@ def test_bad_file_names_itself(case, tmp_path, monkeypatch):
 
 
 def test_corrupt_checkpoint_names_the_rule_that_rebuilds_it(tmp_path):
-    from diffusionlab.jobs import UserError
+    from diffusionlab.jobrunner import UserError
 
     main, _ = corrupt_checkpoint(tmp_path)
     with pytest.raises(UserError, match="rule train_time rebuilds it"):
@@ -314,7 +314,7 @@ def test_corrupt_resume_state_is_discarded_with_a_warning(tmp_path, capsys):
 
 
 def test_a_config_error_inside_a_job_is_one_line_too(tmp_path):
-    from diffusionlab.jobs import run_job
+    from diffusionlab.jobrunner import run_job
 
     def main():
         raise ConfigError("model spec key 'hidden': -1 is not a positive integer")

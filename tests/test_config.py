@@ -7,7 +7,7 @@ import yaml
 from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
-from diffusionlab.workflow import (
+from diffusionlab.rule_params import (
     FRECHET_MIN_SAMPLES,
     check_config,
     checkpoint_epochs,

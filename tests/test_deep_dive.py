@@ -25,7 +25,7 @@ from diffusionlab.deep_dive.metrics import (
     settling,
 )
 from diffusionlab.figures import animation
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 from diffusionlab.training import TrainSettings, load_checkpoint, read_checkpoint, train
 
 SCHEMA = ROOT / "schemas" / "config.schema.yaml"

@@ -12,18 +12,18 @@ from part_a_fixtures import tiny_mnist_checkpoint
 from test_evaluation_illusions import READER, image
 
 from diffusionlab.data import MNIST
-from diffusionlab.evaluation import part_a_workflow as wf
+from diffusionlab.evaluation import part_a_metric_params as params
 from diffusionlab.evaluation.classifier import DigitClassifier, save_classifier
-from diffusionlab.evaluation.part_a_jobs import (
+from diffusionlab.evaluation.part_a_metrics import (
     illusion_batch,
     illusion_tables,
     score_illusion,
     sdedit_edits,
     sdedit_table,
 )
-from diffusionlab.jobs import UserError
-from diffusionlab.part_a import jobs as part_a_jobs
-from diffusionlab.part_a import workflow as part_a
+from diffusionlab.jobrunner import UserError
+from diffusionlab.part_a import item_params as part_a
+from diffusionlab.part_a import items as part_a_items
 from diffusionlab.part_a.mnist import MNISTBackend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def backend(tmp_path_factory):
 
 
 def test_every_mnist_illusion_is_judged_with_its_figures_settings(config):
-    jobs = wf.illusion_jobs(config)
+    jobs = params.illusion_jobs(config)
     assert [j["item"] for j in jobs] == [
         "anagram_0", "anagram_1", "anagram_2", "view_0", "view_1", "view_2",
         "hybrid_0", "hybrid_1", "hybrid_2"]
@@ -72,39 +72,39 @@ def test_every_mnist_illusion_is_judged_with_its_figures_settings(config):
         assert figure_args.pop("num_samples") == 4
         assert {k: job[k] for k in figure_args} == figure_args
     assert jobs[6]["kind"] == "hybrid" and jobs[6]["targets"] == [0, 1]
-    args = wf.illusion_args(config)
+    args = params.illusion_args(config)
     assert args["samples"] == 500 and args["backend"] == {"name": "mnist", "variance": "beta",
                                                           "precision": "fp32"}
 
 
 def test_files_and_the_choice_of_images(config):
-    files = wf.files(config)
+    files = params.files(config)
     assert len(files) == 7 and all(p.startswith("results/evaluation/part_a/") for p in
                                    files.values())
     assert files["illusions_table"].endswith("illusions.csv")
     assert files["sdedit_figure"].endswith("sdedit.png")
-    assert not wf.judges_figure_images(config)  # 4 images per figure, 500 wanted
+    assert not params.judges_figure_images(config)  # 4 images per figure, 500 wanted
     config["evaluation"]["illusions"]["samples"] = 4
-    assert wf.judges_figure_images(config)
-    assert wf.figure_images(config)[-1] == "results/part_a/mnist/hybrid_2.pt"
+    assert params.judges_figure_images(config)
+    assert params.figure_images(config)[-1] == "results/part_a/mnist/hybrid_2.pt"
 
 
 def test_nothing_to_judge_without_the_mnist_backend(config):
     config["part_a"]["backends"] = ["deepfloyd"]
-    assert wf.files(config) == {}
+    assert params.files(config) == {}
     # ... whatever the MNIST section holds: it is not read
     config["part_a"]["mnist"]["anagrams"][0]["prompts"][0] = "a photo of a dog"
-    assert wf.files(config) == {}
+    assert params.files(config) == {}
 
 
 def test_items_with_a_null_prompt_are_left_out(config):
     config["part_a"]["mnist"]["anagrams"][1]["prompts"][0] = ""
-    items = wf.illusion_items(config)
+    items = params.illusion_items(config)
     assert "anagram_1" not in items and "anagram_0" in items and len(items) == 8
 
 
 def test_sdedit_takes_the_settings_of_the_sdedit_figure(config):
-    args = wf.sdedit_args(config)
+    args = params.sdedit_args(config)
     assert (args["prompt"], args["i_starts"], args["guidance"], args["seed"]) == (
         "", [1, 3, 5, 7, 10, 20], 5.0, 180)
     assert args["digits"] == 500 and "title" not in args
@@ -178,10 +178,10 @@ def test_sdedit_table_adds_timesteps_and_the_sources_accuracy():
 
 @pytest.mark.parametrize("item", ["anagram_0", "view_2", "hybrid_1"])
 def test_a_batch_is_the_batch_of_part_as_job(small, backend, item, tmp_path):
-    job = next(j for j in wf.illusion_jobs(small) if j["item"] == item)
+    job = next(j for j in params.illusion_jobs(small) if j["item"] == item)
     figure_args = part_a.job_args(small, "mnist", item)
     figure_args["num_samples"] = 3
-    fn = part_a_jobs.hybrid if job["kind"] == "hybrid" else part_a_jobs.visual_anagram
+    fn = part_a_items.hybrid if job["kind"] == "hybrid" else part_a_items.visual_anagram
     fn(backend, **figure_args, out_figure=tmp_path / "f.png", out_images=tmp_path / "f.pt")
     saved = torch.load(tmp_path / "f.pt", weights_only=True)["images"]
     assert torch.equal(illusion_batch(backend, job, 3, batch_size=8), saved)
@@ -191,7 +191,7 @@ def test_a_batch_is_the_batch_of_part_as_job(small, backend, item, tmp_path):
 
 
 def test_sdedit_edits_every_digit_at_every_i_start(small, backend):
-    args = wf.sdedit_args(small)
+    args = params.sdedit_args(small)
     digits = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     settings = {k: args[k] for k in ("prompt", "i_starts", "stride", "guidance", "seed")}
     edits = sdedit_edits(backend, digits, **settings, batch_size=2)
@@ -223,9 +223,9 @@ def outputs(folder: Path, names: dict) -> dict:
 
 def run_illusions(small, files, out: Path, samples: int, figure_tensors=()):
     out.mkdir()
-    args = {**wf.illusion_args(small), "samples": samples, "device": "cpu", "batch_size": 4}
+    args = {**params.illusion_args(small), "samples": samples, "device": "cpu", "batch_size": 4}
     args["jobs"] = [j for j in args["jobs"] if j["item"] in ("anagram_0", "hybrid_0")]
-    script().illusions(str(files / "classifier.pt"), **outputs(out, wf.ILLUSION_OUTPUTS),
+    script().illusions(str(files / "classifier.pt"), **outputs(out, params.ILLUSION_OUTPUTS),
                        **args, checkpoint=str(files / "class.pt"), figure_tensors=figure_tensors)
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
@@ -233,7 +233,7 @@ def run_illusions(small, files, out: Path, samples: int, figure_tensors=()):
 def test_illusions_job_is_byte_deterministic(small, files, tmp_path):
     first = run_illusions(small, files, tmp_path / "a", samples=5)
     assert first == run_illusions(small, files, tmp_path / "b", samples=5)
-    assert sorted(first) == sorted(wf.ILLUSION_OUTPUTS.values())
+    assert sorted(first) == sorted(params.ILLUSION_OUTPUTS.values())
     table = pd.read_csv(tmp_path / "a" / "illusions.csv")
     assert table["item"].tolist() == ["anagram_0", "hybrid_0"] and (table["samples"] == 5).all()
     assert len(pd.read_csv(tmp_path / "a" / "illusion_scores.csv")) == 2 * 5 * 2
@@ -255,9 +255,9 @@ def test_illusions_job_judges_the_figures_own_images(small, files, tmp_path):
 
 def run_sdedit(small, files, out: Path, digits: int):
     out.mkdir()
-    args = {**wf.sdedit_args(small), "digits": digits, "device": "cpu", "batch_size": 4}
+    args = {**params.sdedit_args(small), "digits": digits, "device": "cpu", "batch_size": 4}
     script().sdedit(str(files / "mnist.pt"), str(files / "classifier.pt"),
-                    str(files / "class.pt"), **outputs(out, wf.SDEDIT_OUTPUTS), **args)
+                    str(files / "class.pt"), **outputs(out, params.SDEDIT_OUTPUTS), **args)
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
 

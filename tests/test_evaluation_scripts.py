@@ -11,7 +11,7 @@ import torch
 from diffusionlab.data import load_mnist
 from diffusionlab.evaluation.classifier import load_classifier
 from diffusionlab.evaluation.sample_quality import judged
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 from diffusionlab.sampling import sample
 from diffusionlab.schedule import DDPMSchedule
 from diffusionlab.training import TrainSettings, checkpoint, load_checkpoint, new_model

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from diffusionlab.evaluation.targets import loss_rows, targets_table
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 
 CLASSIFIER = {"test_accuracy": 0.9912, "test_digits": 1000, "train_digits": 4000}
 TIME_DRAWN = {"epoch": 10, "samples": 520, "batch_size": 40, "batches": 13,

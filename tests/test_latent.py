@@ -11,7 +11,7 @@ import torch
 from diffusionlab import latent, training
 from diffusionlab.config import ConfigError
 from diffusionlab.data import Dataset, as_float
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 from diffusionlab.latent import (
     AutoencoderSettings,
     autoencoder_spec,

@@ -10,12 +10,12 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Lowest first; a module may import its own layer and those below. Names are the first part
 # after `diffusionlab.`: a package's modules share its layer.
 LAYERS = [
-    {"jobs", "config", "runtime", "torchfiles", "batched", "measures", "codedeps", "figures",
+    {"jobrunner", "config", "runtime", "torchfiles", "batched", "measures", "codedeps", "figures",
      "schedule", "unet", "models", "data", "sampling"},
     {"training", "latent"},
     {"part_a", "part_b"},
     {"evaluation", "latent_versus"},
-    {"deep_dive", "site", "workflow"},
+    {"deep_dive", "site", "rule_params"},
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.part_a import item_params as part_a_params
 
 SCRIPT = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "part_a_inputs.py"),
                         run_name="imported")
@@ -39,7 +39,7 @@ def test_a_download_is_cached_as_png_with_the_same_pixels(served, tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (30, 50, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(folder / "photo.png")
     url = f"{base}/photo.png"
-    cached = tmp_path / Path(part_a_workflow.download_path(url)).name
+    cached = tmp_path / Path(part_a_params.download_path(url)).name
     SCRIPT["download"](url, str(cached))
     with Image.open(cached) as image:
         assert image.format == "PNG"
@@ -61,9 +61,9 @@ def test_an_input_reads_its_file_before_its_source(tmp_path):
 
 def test_every_source_kind_maps_to_its_file():
     url = "https://example.org/a/campanile.jpg?size=big"
-    assert part_a_workflow.source_file(url) == part_a_workflow.download_path(url)
-    assert part_a_workflow.download_path(url).startswith(f"{part_a_workflow.DOWNLOADS}/campanile-")
-    assert part_a_workflow.download_path(url) != part_a_workflow.download_path(url + "2")
-    assert part_a_workflow.source_file("photos/cat.png") == "photos/cat.png"
+    assert part_a_params.source_file(url) == part_a_params.download_path(url)
+    assert part_a_params.download_path(url).startswith(f"{part_a_params.DOWNLOADS}/campanile-")
+    assert part_a_params.download_path(url) != part_a_params.download_path(url + "2")
+    assert part_a_params.source_file("photos/cat.png") == "photos/cat.png"
     for source in ("drawn:3", "mnist:0", "skimage:astronaut"):
-        assert part_a_workflow.source_file(source) is None
+        assert part_a_params.source_file(source) is None

@@ -1,5 +1,5 @@
 """Part A's workflow glue: config checks, job settings, input images, and every job run the way
-the rules run it (jobs.run with the rules' input and output names)."""
+the rules run it (items.run with the rules' input and output names)."""
 
 import copy
 from pathlib import Path
@@ -13,9 +13,9 @@ from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
 from diffusionlab.data import MNIST
-from diffusionlab.part_a import workflow
+from diffusionlab.part_a import item_params
 from diffusionlab.part_a.deepfloyd import compute_prompt_embeddings
-from diffusionlab.part_a.jobs import resolve_input, run, save_input
+from diffusionlab.part_a.items import resolve_input, run, save_input
 from diffusionlab.part_a.mnist import draw_digit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +35,8 @@ def config():
 
 def test_the_reference_config_is_valid_and_uses_the_exercise_prompts(config):
     validate(config, ROOT / "schemas" / "config.schema.yaml")
-    workflow.check(config)
-    assert set(workflow.prompts(config["part_a"]["deepfloyd"])) == SPEC_PROMPTS
+    item_params.check(config)
+    assert set(item_params.prompts(config["part_a"]["deepfloyd"])) == SPEC_PROMPTS
     assert config["part_a"]["backends"] == ["deepfloyd", "mnist"]
 
 
@@ -54,7 +54,7 @@ def test_the_reference_config_is_valid_and_uses_the_exercise_prompts(config):
 def test_cross_key_mistakes_name_the_key(config, edit, message):
     edit(config["part_a"])
     with pytest.raises(ConfigError, match=message):
-        workflow.check(config)
+        item_params.check(config)
 
 
 def test_schema_rejects_even_kernels_and_unknown_views(config):
@@ -69,21 +69,21 @@ def test_schema_rejects_even_kernels_and_unknown_views(config):
 
 
 def test_figures_and_job_settings(config):
-    files = workflow.figures(config, "deepfloyd")
+    files = item_params.figures(config, "deepfloyd")
     assert len(files) == len(set(files))
     assert files[:2] == ["results/part_a/deepfloyd/sampling.png",
                          "results/part_a/deepfloyd/sampling_upsampled.png"]
     assert "results/part_a/deepfloyd/hybrid_3.pt" in files
-    assert "results/part_a/mnist/sampling_upsampled.png" not in workflow.figures(config, "mnist")
-    three_way = workflow.job_args(config, "deepfloyd", "hybrid_3")
+    assert "results/part_a/mnist/sampling_upsampled.png" not in item_params.figures(config, "mnist")
+    three_way = item_params.job_args(config, "deepfloyd", "hybrid_3")
     assert three_way["sigmas"] == [4.0, 1.0] and len(three_way["prompts"]) == 3
-    assert workflow.job_args(config, "deepfloyd", "samples")["guidance"] is None
-    assert workflow.job_args(config, "deepfloyd", "cfg_samples")["guidance"] == 7.0
-    assert workflow.job_args(config, "mnist", "text_sdedit")["prompt"] == "a handwritten 8"
-    assert workflow.job_args(config, "mnist", "view_1")["views"] == ["identity", "skew"]
-    assert workflow.job_images(config, "deepfloyd", "inpainting_1") == ["cat"]
-    assert workflow.job_images(config, "mnist", "forward") == ["test"]
-    assert workflow.job_images(config, "mnist", "anagram_0") == []
+    assert item_params.job_args(config, "deepfloyd", "samples")["guidance"] is None
+    assert item_params.job_args(config, "deepfloyd", "cfg_samples")["guidance"] == 7.0
+    assert item_params.job_args(config, "mnist", "text_sdedit")["prompt"] == "a handwritten 8"
+    assert item_params.job_args(config, "mnist", "view_1")["views"] == ["identity", "skew"]
+    assert item_params.job_images(config, "deepfloyd", "inpainting_1") == ["cat"]
+    assert item_params.job_images(config, "mnist", "forward") == ["test"]
+    assert item_params.job_images(config, "mnist", "anagram_0") == []
 
 
 def test_inputs_from_every_kind_of_source(tmp_path):
@@ -145,14 +145,14 @@ def test_every_job_runs_on_the_mnist_backend_as_the_rules_run_it(config, tmp_pat
     checkpoint = tiny_mnist_checkpoint(tmp_path / "class.pt")
     for name, source in section["images"].items():
         save_input(resolve_input(source, 28, 1, dark_background=True), tmp_path / f"{name}.png")
-    spec = workflow.backend_spec(config, "mnist")
+    spec = item_params.backend_spec(config, "mnist")
     for figure, outputs in RULE_OUTPUTS.items():
-        images = [tmp_path / f"{n}.png" for n in workflow.job_images(config, "mnist", figure)]
+        images = [tmp_path / f"{n}.png" for n in item_params.job_images(config, "mnist", figure)]
         out = {name: tmp_path / f"{figure}_{name}.{'pt' if name == 'images' else 'png'}"
                for name in outputs}
         run(JOB_OF.get(figure, figure), spec, "cpu",
             {"checkpoint": checkpoint, "images": images, "code": []}, out,
-            workflow.job_args(config, "mnist", figure))
+            item_params.job_args(config, "mnist", figure))
         assert all(p.stat().st_size > 0 for p in out.values()), figure
     anagrams = torch.load(tmp_path / "anagram_0_images.pt", weights_only=True)
     assert anagrams["images"].shape == (1, 1, 28, 28)
@@ -169,15 +169,15 @@ def test_deepfloyd_sampling_and_upsampling_jobs(config, tmp_path):
     section.update(stage_1=str(stage_1), stage_2=str(stage_2))
     section["upsample"]["num_inference_steps"] = 2
     embeddings = tmp_path / "embeddings.pt"
-    compute_prompt_embeddings(str(stage_1), workflow.prompts(section), embeddings, device="cpu")
-    spec = workflow.backend_spec(config, "deepfloyd")
+    compute_prompt_embeddings(str(stage_1), item_params.prompts(section), embeddings, device="cpu")
+    spec = item_params.backend_spec(config, "deepfloyd")
     files = {"embeddings": embeddings, "images": [], "code": []}
     run("sampling", spec, "cpu", files,
         {"figure": tmp_path / "sampling.png", "images": tmp_path / "sampling.pt"},
-        workflow.job_args(config, "deepfloyd", "sampling"))
+        item_params.job_args(config, "deepfloyd", "sampling"))
     run("upsampling", spec, "cpu", {**files, "stage_1": tmp_path / "sampling.pt"},
         {"figure": tmp_path / "upsampled.png"},
-        workflow.job_args(config, "deepfloyd", "sampling_upsampled"))
+        item_params.job_args(config, "deepfloyd", "sampling_upsampled"))
     assert torch.load(tmp_path / "sampling.pt", weights_only=True)["images"].shape == (
         2, 3, 3, 16, 16)
     with Image.open(tmp_path / "upsampled.png") as png:

@@ -7,7 +7,7 @@ import torch
 from part_a_fixtures import tiny_mnist_checkpoint
 from PIL import Image
 
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 from diffusionlab.part_a.backend import PromptError
 from diffusionlab.part_a.denoise import forward, iterative_denoise, one_step_denoise, sample
 from diffusionlab.part_a.digit_prompts import digit_prompt

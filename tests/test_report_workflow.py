@@ -32,7 +32,7 @@ from snakemake.settings.types import (
 from snakemake.utils import update_config
 from workflow_runs import CI_PRESET, ROOT, snakemake
 
-from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.part_a import item_params as part_a_params
 
 pytestmark = pytest.mark.e2e
 
@@ -96,22 +96,22 @@ def test_nothing_to_be_done_after_a_run(run):
 
 def part_a_jobs(config: dict, backend: str) -> set[tuple]:
     """The jobs behind part A's figures of a backend, by rule and wildcards (from the file
-    names of part_a.workflow.figures, as the rules of rules/part_a.smk name their outputs)."""
+    names of part_a.item_params.figures, as the rules of rules/part_a.smk name their outputs)."""
     fixed = {"sampling": "part_a_sampling", "forward": "part_a_forward",
              "blur": "part_a_denoising", "iterative": "part_a_iterative"}
     out = set()
-    for path in part_a_workflow.figures(config, backend):
+    for path in part_a_params.figures(config, backend):
         stem = Path(path).stem
         kind, _, k = stem.rpartition("_")
         if stem in fixed:
             rule, wildcards = fixed[stem], {}
         elif stem in ("samples", "cfg_samples"):
             rule, wildcards = "part_a_samples", {"kind": stem}
-        elif stem in part_a_workflow.EDITS:
+        elif stem in part_a_params.EDITS:
             rule, wildcards = "part_a_edits", {"edit": stem}
         elif kind == "inpainting":
             rule, wildcards = "part_a_inpainting", {"k": k}
-        elif kind in part_a_workflow.ILLUSIONS:
+        elif kind in part_a_params.ILLUSIONS:
             rule, wildcards = "part_a_illusion", {"illusion": kind, "k": k}
         else:
             continue  # one_step.png, iterative_compare.png: second outputs of a job above
@@ -148,7 +148,7 @@ def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
 def test_an_sdedit_setting_reruns_the_sdedit_jobs(run):
     snakefile, workdir = run
     expected = (
-        jobs("part_a_edits", *({"backend": "mnist", "edit": e} for e in part_a_workflow.EDITS))
+        jobs("part_a_edits", *({"backend": "mnist", "edit": e} for e in part_a_params.EDITS))
         | jobs("evaluate_sdedit")  # SDEdit's metrics, at every i_start
         | REPORT
     )
@@ -243,7 +243,7 @@ def test_image_files_and_downloads_are_inputs(run, tmp_path):
     Image.new("L", (40, 40), 255).save(local)
     found = {name: (files, params)
              for name, files, params in dry_run(snakefile, workdir, config, view=inputs)}
-    download = part_a_workflow.download_path(url)
+    download = part_a_params.download_path(url)
     assert found[("part_a_download", f"download={Path(download).name}")][1]["url"] == url
     files, params = found[("part_a_input", "backend=mnist", "name=drawn_5")]
     assert str(local) in files and params["source"] is None
@@ -257,7 +257,7 @@ def test_image_files_and_downloads_are_inputs(run, tmp_path):
     assert 'href="part-a-mnist.html"' in index
     page = (site / "part-a-mnist.html").read_text()
     images = re.findall(r'<img src="([^"]+)"', page)
-    figures = [f for f in part_a_workflow.figures(ci_config(), "mnist") if f.endswith(".png")]
+    figures = [f for f in part_a_params.figures(ci_config(), "mnist") if f.endswith(".png")]
     assert len(images) == len(figures) + 1  # and the evaluation's SDEdit figure, beside 1.7
     assert {Path(f).name for f in figures} <= {Path(src).name for src in images}
     assert all((site / src).is_file() for src in images)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from diffusionlab.evaluation import part_a_workflow as eval_part_a
-from diffusionlab.part_a import workflow as part_a_workflow
+from diffusionlab.evaluation import part_a_metric_params as eval_part_a
+from diffusionlab.part_a import item_params as part_a_params
 from diffusionlab.site import part_spec
 from diffusionlab.site.demo import animation, digit_grid, loss_curve
-from diffusionlab.site.workflow import part_a_figure
+from diffusionlab.site.placement import part_a_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
@@ -84,11 +84,11 @@ def part_b_files(folder: Path, config: dict) -> dict:
 
 def part_a_files(folder: Path, config: dict) -> dict:
     """Synthetic stand-ins for the figures of every backend in part_a.backends, at the paths of
-    part_a.workflow.figures (under `folder`)."""
+    part_a.item_params.figures (under `folder`)."""
     files = {}
     for n, backend in enumerate(config["part_a"]["backends"]):
         figures = []
-        for path in part_a_workflow.figures(config, backend):
+        for path in part_a_params.figures(config, backend):
             if path.endswith(".png"):
                 target = folder / path
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -234,7 +234,7 @@ def test_render_with_the_evaluation(report, config, tmp_path):
 
 def test_part_a_pages_show_every_figure_in_order(report, config, tmp_path):
     """Each backend of part_a.backends gets a page with all its figures, section by section in
-    the order of the exercise (within a section, of part_a.workflow.figures), captioned with the
+    the order of the exercise (within a section, of part_a.item_params.figures), captioned with the
     settings of the jobs that made them."""
     order = [s.key for s in part_spec("A").sections]
     files = part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
@@ -264,7 +264,7 @@ def test_part_a_pages_show_every_figure_in_order(report, config, tmp_path):
 def test_part_a_without_items_says_which_setting_is_empty(report, config):
     mnist = {**config["part_a"]["mnist"], "anagrams": [], "inpainting": []}
     config = {**config, "part_a": {**config["part_a"], "mnist": mnist}}
-    figures = [f for f in part_a_workflow.figures(config, "mnist") if f.endswith(".png")]
+    figures = [f for f in part_a_params.figures(config, "mnist") if f.endswith(".png")]
     part = report.part_a("mnist", {"part_a_mnist": figures}, config)
     assert part.sections["1.8"].not_run == "None configured: part_a.mnist.anagrams is empty."
     assert part.sections["1.7.2"].not_run == (

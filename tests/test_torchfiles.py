@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
 from diffusionlab.torchfiles import atomic_save, read_torch_dict
 
 

@@ -13,7 +13,8 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from diffusionlab import training
 from diffusionlab.config import ConfigError, validate
 from diffusionlab.data import MNIST
-from diffusionlab.jobs import UserError
+from diffusionlab.jobrunner import UserError
+from diffusionlab.rule_params import train_settings
 from diffusionlab.training import (
     TrainSettings,
     discard_resume_state,
@@ -23,7 +24,6 @@ from diffusionlab.training import (
     train,
 )
 from diffusionlab.unet import ClassConditionalUNet
-from diffusionlab.workflow import train_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .jobs import UserError
+from .jobrunner import UserError
 
 # libyaml's loader when PyYAML has it: every Snakemake command validates the config, and the
 # pure-Python loader takes a tenth of a second on the schemas.
@@ -23,7 +23,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class ConfigError(UserError, ValueError):
     """The config breaks the schema; the message names the offending key. A UserError, so
-    that a job which finds one ends with its line alone (jobs.run_job)."""
+    that a job which finds one ends with its line alone (jobrunner.run_job)."""
 
 
 def _schemas(folder: Path) -> dict[str, dict]:

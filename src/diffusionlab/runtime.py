@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .jobs import UserError
+from .jobrunner import UserError
 
 
 class DeviceError(UserError):

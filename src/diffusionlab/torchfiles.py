@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .jobs import UserError
+from .jobrunner import UserError
 
 
 def atomic_save(obj, path: str | Path) -> None:

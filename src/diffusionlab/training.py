@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError
 from .data import as_float, fingerprint
-from .jobs import UserError
+from .jobrunner import UserError
 from .models import build_from_spec, model_spec
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
@@ -470,7 +470,7 @@ def train_job(
     their epochs to `checkpoints` {epoch: path}, write the losses and `info` with the run's
     precision, data and machine; then drop the resume state, so that any rerun Snakemake
     starts is a fresh training."""
-    from .jobs import write_json
+    from .jobrunner import write_json
     from .runtime import describe
 
     result = train(s, images, labels, workdir, device, meta, code=files_digest(code_files))

@@ -1,6 +1,6 @@
 """The data layer's one error type, free of torch so that config checks can raise it."""
 
-from ..jobs import UserError
+from ..jobrunner import UserError
 
 
 class DataError(UserError):

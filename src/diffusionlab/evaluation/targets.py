@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..jobs import UserError
+from ..jobrunner import UserError
 
 CLASSIFIER_ACCURACY = 0.99
 CONFIDENCE, CONFIDENT_SHARE = 0.9, 0.85
@@ -150,7 +150,7 @@ def class_rows(readings: pd.DataFrame, drawn: Mapping) -> list[dict]:
 
 def illusion_rows(illusions: pd.DataFrame) -> list[dict]:
     """The anagrams of ANAGRAM_TARGETS and every hybrid, from part A's illusion table on the
-    MNIST backend (part_a_jobs.illusion_tables: kind, figure, digits, views, samples,
+    MNIST backend (part_a_metrics.illusion_tables: kind, figure, digits, views, samples,
     success_rate)."""
     is_target = ((illusions["kind"] == "anagram") & (illusions["views"] == FLIP_VIEWS)
                  & illusions["digits"].isin(ANAGRAM_TARGETS)) | (illusions["kind"] == "hybrid")

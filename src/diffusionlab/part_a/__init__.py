@@ -14,5 +14,5 @@ model, `mnist` on the class-conditioned UNet trained in part B.
     images    test images from files, URLs or scikit-image
     figures   the labelled figures of every part A item
     mnist     the MNIST backend (digit_prompts: its prompts); deepfloyd: DeepFloyd IF
-    jobs      one function per item of the exercise; workflow: config glue for the rules
+    items     one function per item of the exercise; item_params: config glue for the rules
 """

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..jobs import UserError
+from ..jobrunner import UserError
 from ..schedule import DDPMSchedule
 from .timesteps import scale_timestep, strided_timesteps
 

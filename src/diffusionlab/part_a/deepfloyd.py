@@ -24,7 +24,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
 )
 
-from ..jobs import UserError
+from ..jobrunner import UserError
 from ..runtime import DeviceError, pick_device
 from ..torchfiles import read_torch_dict
 from .backend import DenoiserBackend, PromptError

@@ -69,7 +69,7 @@ GitHub Pages (with .nojekyll). `python -m diffusionlab.site demo OUT` builds a p
 synthetic figures.
 
 The rendering and provenance names load their modules on first use: the workflow reads
-`catalogue` and `workflow` (where its files go in the write-up) while Snakemake parses the
+`catalogue` and `placement` (where its files go in the write-up) while Snakemake parses the
 rules, without importing numpy or pandas.
 """
 

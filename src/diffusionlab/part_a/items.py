@@ -1,4 +1,4 @@
-"""The jobs of part A's workflow: one function per item of the exercise, on any backend.
+"""Part A's items: one function per item of the exercise, on any backend, each run as a job.
 
 Each job takes an open backend, its input images (in [0, 1]) and plain settings, draws all of
 its noise from one generator seeded with `seed`, and writes its figure (plus, for the
@@ -21,7 +21,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from ..data import MNIST, as_float
-from ..jobs import UserError
+from ..jobrunner import UserError
 from ..runtime import pick_device
 from ..torchfiles import read_torch_dict
 from . import figures

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from .catalogue import part_spec
 
-# Part A's backends (diffusionlab.part_a.workflow.BACKENDS) as the write-up names them.
+# Part A's backends (diffusionlab.part_a.item_params.BACKENDS) as the write-up names them.
 BACKEND_NAMES = {"deepfloyd": "DeepFloyd IF", "mnist": "MNIST class-conditioned UNet"}
 
-# Part A's figures by file stem (diffusionlab.part_a.workflow.figures; numbered items such as
+# Part A's figures by file stem (diffusionlab.part_a.item_params.figures; numbered items such as
 # "anagram_2" by their kind): section, caption kind (templates/captions.yaml) and, where it is
-# not the figure's own stem, the job whose settings (part_a.workflow.job_args) made the figure.
+# not the figure's own stem, the job whose settings (part_a.item_params.job_args) made the figure.
 PART_A_FIGURES = {
     "sampling": ("0", "samples", None),
     "sampling_upsampled": ("0", "upsampled", None),
@@ -37,7 +37,7 @@ PART_A_FIGURES = {
     "view": ("views", "illusion", None),
 }
 
-# Part B's models (diffusionlab.workflow.MODELS) by the section that trains them.
+# Part B's models (diffusionlab.rule_params.MODELS) by the section that trains them.
 PART_B_SECTIONS = {"denoiser": "1.2.1", "time": "2.1", "class": "2.4"}
 
 

@@ -28,7 +28,7 @@ from ..part_a.denoise import sample
 from ..part_a.edit import sdedit
 from ..part_a.filters import frequency_bands, lowpass
 from ..part_a.guidance import Estimator, anagram, factorized, guided
-from ..part_a.jobs import generator
+from ..part_a.items import generator
 from ..part_a.views import get_view
 from .classifier import DigitClassifier, accuracy
 from .illusions import hybrid_scores, illusion_scores, per_sample, sdedit_class_retention
@@ -42,8 +42,8 @@ def _chunks(total: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 def illusion_estimator(backend: DenoiserBackend, job: Mapping) -> Estimator:
-    """The noise estimator of part A's job for an illusion (see part_a.jobs.visual_anagram
-    and part_a.jobs.hybrid), with classifier-free guidance."""
+    """The noise estimator of part A's job for an illusion (see part_a.items.visual_anagram
+    and part_a.items.hybrid), with classifier-free guidance."""
     conds = list(backend.encode_prompts(job["prompts"]).split(1))
     uncond, gamma = backend.null_embedding(), job["guidance"]
     if job["kind"] == "anagram":
@@ -123,7 +123,7 @@ def sdedit_edits(
     batch_size: int,
 ) -> dict[int, torch.Tensor]:
     """SDEdit of images [N, C, H, W] in [0, 1] at every i_start, with the estimator of part A's
-    SDEdit figure (part_a.jobs.edits): {i_start: the N edits in [0, 1]}."""
+    SDEdit figure (part_a.items.edits): {i_start: the N edits in [0, 1]}."""
     timesteps = backend.strided_timesteps(stride)
     # Guiding the null prompt against itself changes nothing (eps_u + gamma (eps_u - eps_u)):
     # its unguided estimate is the same and costs one model pass instead of two.

@@ -2,14 +2,14 @@
 
 Part A is judged on the MNIST backend only, whose images the evaluation's classifier can read;
 without "mnist" in part_a.backends there is nothing to judge and `files` is empty. Each metric
-takes the settings of the part A job behind the figure it judges (part_a.workflow.job_args:
+takes the settings of the part A job behind the figure it judges (part_a.item_params.job_args:
 prompts, views or blurs, stride, guidance, seed); only the number of images differs
 (evaluation.illusions.samples, evaluation.sdedit.digits).
 """
 
 from __future__ import annotations
 
-from ..part_a import workflow as part_a
+from ..part_a import item_params as part_a
 from ..part_a.digit_prompts import prompt_digit
 
 BACKEND = "mnist"

@@ -1,7 +1,7 @@
-"""Rules of part A's items: open the backend, run one job of diffusionlab.part_a.jobs."""
+"""Rules of part A's items: open the backend, run one item of diffusionlab.part_a.items."""
 
-from diffusionlab.jobs import run_job
-from diffusionlab.part_a.jobs import run
+from diffusionlab.jobrunner import run_job
+from diffusionlab.part_a.items import run
 from diffusionlab.runtime import set_threads
 
 if __name__ == "__main__":
