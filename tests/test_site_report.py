@@ -1,9 +1,8 @@
-"""scripts/report.py: the manifest of a workflow run, built from the config and the files of
-part A, part B and the evaluation."""
+"""diffusionlab.site.exercise (the report job of scripts/report.py): the manifest of a workflow
+run, built from the config and the files of part A, part B and the evaluation."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -15,21 +14,14 @@ import yaml
 
 from diffusionlab.evaluation import part_a_metric_params as eval_part_a
 from diffusionlab.part_a import item_params as part_a_params
-from diffusionlab.site import part_spec
+from diffusionlab.site import exercise, part_spec
 from diffusionlab.site.demo import animation, digit_grid, loss_curve
 from diffusionlab.site.placement import part_a_figure
 
 ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = str(ROOT / "templates")
 BENCHMARK = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 NOT_RUN = [{"part": "eval", "not_run": "No evaluation rules yet."}]
-
-
-@pytest.fixture(scope="module")
-def report():
-    spec = importlib.util.spec_from_file_location("report_script", ROOT / "scripts" / "report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_report_job_does_not_import_torch():
@@ -160,17 +152,17 @@ def evaluation_files(folder: Path, config: dict) -> dict:
     return files
 
 
-def test_loss_and_schedule_values(report, tmp_path):
+def test_loss_and_schedule_values(tmp_path):
     losses = tmp_path / "losses.csv"
     losses.write_text("epoch,step,loss\n1,0,1.0\n2,1,0.25\n2,2,0.75\n")
-    assert report.final_loss(str(losses)) == 0.5
-    assert report.lr_schedule(None) == "kept constant"
-    assert report.lr_schedule(0.1) == "decayed exponentially by a factor 0.1 over training"
+    assert exercise.final_loss(str(losses)) == 0.5
+    assert exercise.lr_schedule(None) == "kept constant"
+    assert exercise.lr_schedule(0.1) == "decayed exponentially by a factor 0.1 over training"
 
 
-def test_manifest_of_the_reference_config(report, config, tmp_path):
+def test_manifest_of_the_reference_config(config, tmp_path):
     files = part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
-    manifest = report.manifest(files, config, NOT_RUN)
+    manifest = exercise.manifest(files, config, NOT_RUN)
     assert [(p.part, p.backend, p.not_run is None) for p in manifest.parts] == [
         ("A", "DeepFloyd IF", True),
         ("A", "MNIST class-conditioned UNet", True),
@@ -184,10 +176,10 @@ def test_manifest_of_the_reference_config(report, config, tmp_path):
     )
 
 
-def test_render_shows_the_config(report, config, tmp_path):
+def test_render_shows_the_config(config, tmp_path):
     config = {**config, "part_a": {**config["part_a"], "backends": []}}
     files = part_b_files(tmp_path / "results", config)
-    report.render(files, str(tmp_path / "site"), config, NOT_RUN, str(ROOT / "templates"), ROOT)
+    exercise.build_report(files, str(tmp_path / "site"), config, NOT_RUN, TEMPLATES, ROOT)
     part_b = (tmp_path / "site" / "part-b.html").read_text()
     pb = config["part_b"]
     for text in (
@@ -209,12 +201,12 @@ def test_render_shows_the_config(report, config, tmp_path):
     assert "Not in part_a.backends — add mnist there" in index
 
 
-def test_render_with_the_evaluation(report, config, tmp_path):
+def test_render_with_the_evaluation(config, tmp_path):
     config = only_mnist(config)
     files = part_b_files(tmp_path / "results", config) | evaluation_files(tmp_path / "ev", config)
     files |= part_a_files(tmp_path, config)
     not_run = [p for p in NOT_RUN if p["part"] != "eval"]
-    report.render(files, str(tmp_path / "site"), config, not_run, str(ROOT / "templates"), ROOT)
+    exercise.build_report(files, str(tmp_path / "site"), config, not_run, TEMPLATES, ROOT)
     page = (tmp_path / "site" / "evaluation.html").read_text()
     ev = config["evaluation"]
     for text in (
@@ -232,13 +224,13 @@ def test_render_with_the_evaluation(report, config, tmp_path):
         assert text in page, text
 
 
-def test_part_a_pages_show_every_figure_in_order(report, config, tmp_path):
+def test_part_a_pages_show_every_figure_in_order(config, tmp_path):
     """Each backend of part_a.backends gets a page with all its figures, section by section in
     the order of the exercise (within a section, of part_a.item_params.figures), captioned with the
     settings of the jobs that made them."""
     order = [s.key for s in part_spec("A").sections]
     files = part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
-    report.render(files, str(tmp_path / "site"), config, NOT_RUN, str(ROOT / "templates"), ROOT)
+    exercise.build_report(files, str(tmp_path / "site"), config, NOT_RUN, TEMPLATES, ROOT)
     pa = config["part_a"]
     for backend in pa["backends"]:
         page = (tmp_path / "site" / f"part-a-{backend}.html").read_text()
@@ -261,11 +253,11 @@ def test_part_a_pages_show_every_figure_in_order(report, config, tmp_path):
     assert "super-resolution" not in (tmp_path / "site" / "part-a-mnist.html").read_text()
 
 
-def test_part_a_without_items_says_which_setting_is_empty(report, config):
+def test_part_a_without_items_says_which_setting_is_empty(config):
     mnist = {**config["part_a"]["mnist"], "anagrams": [], "inpainting": []}
     config = {**config, "part_a": {**config["part_a"], "mnist": mnist}}
     figures = [f for f in part_a_params.figures(config, "mnist") if f.endswith(".png")]
-    part = report.part_a("mnist", {"part_a_mnist": figures}, config)
+    part = exercise.part_a("mnist", {"part_a_mnist": figures}, config)
     assert part.sections["1.8"].not_run == "None configured: part_a.mnist.anagrams is empty."
     assert part.sections["1.7.2"].not_run == (
         "None configured: part_a.mnist.inpainting is empty."
@@ -273,12 +265,12 @@ def test_part_a_without_items_says_which_setting_is_empty(report, config):
     assert part.sections["1.9"].figures and part.sections["1.9"].not_run is None
 
 
-def test_part_a_metrics_stand_beside_the_figures_they_judge(report, config, tmp_path):
+def test_part_a_metrics_stand_beside_the_figures_they_judge(config, tmp_path):
     config = only_mnist(config)
     files = (part_b_files(tmp_path / "results", config) | part_a_files(tmp_path, config)
              | evaluation_files(tmp_path / "ev", config)
              | part_a_metric_files(tmp_path / "ev_a", config))
-    report.render(files, str(tmp_path / "site"), config, [], str(ROOT / "templates"), ROOT)
+    exercise.build_report(files, str(tmp_path / "site"), config, [], TEMPLATES, ROOT)
     page = (tmp_path / "site" / "part-a-mnist.html").read_text()
     sections = dict(re.findall(r'<section class="section" id="s-([^"]+)">(.*?)</section>', page,
                                re.S))

@@ -1,9 +1,10 @@
 """Where the workflow's files appear in the write-up: one table for the rules and the report.
 
-scripts/report.py places each file of the rules in a section of the site; the rules flag the
-same files for Snakemake's own report (`snakemake --report`) under a category (the part, and for
-part A the backend) and a subcategory (the section). Both read the tables here, so the two
-reports cannot disagree. Cheap to import (no pandas, no torch): the rules use it at parse time.
+The report job (site.exercise) places each file of the rules in a section of the site; the
+rules flag the same files for Snakemake's own report (`snakemake --report`) under a category (the
+part, and for part A the backend) and a subcategory (the section). Both read the tables here, so
+the two reports cannot disagree. Cheap to import (no pandas, no torch): the rules use it at parse
+time.
 """
 
 from __future__ import annotations
