@@ -14,7 +14,7 @@ from diffusionlab.evaluation.sample_quality import (
     figure_batches,
     guidance_accuracy,
     judged,
-    real_digit_reference,
+    real_reference,
     sampler_quality,
 )
 from diffusionlab.jobrunner import UserError, named, run_job, write_json
@@ -141,7 +141,7 @@ def target_samples(data, classifier, checkpoint, table, drawn, schedule: dict, s
     readings = judged(judge, x, requested)
     readings.insert(1, "batch", readings["sample"] // batch_size)
     readings.to_csv(table, index=False, float_format=FLOAT_FORMAT)
-    reference, floor = real_digit_reference(judge, mnist.train_images, mnist.test_images, total)
+    reference, floor = real_reference(judge, mnist.train_images, mnist.test_images, total)
     write_json({
         "epoch": epoch, "samples": total, "batch_size": batch_size, "batches": batches,
         "first_batch_is_figure": batch_size == figure_batch, "seed": seed,

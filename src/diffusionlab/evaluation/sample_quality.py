@@ -77,14 +77,14 @@ def generate(
     return torch.cat(out).clamp(0, 1)
 
 
-def real_digit_reference(
+def real_reference(
     classifier: DigitClassifier,
     train_images: torch.Tensor,
     test_images: torch.Tensor,
     num_samples: int,
 ) -> tuple[torch.Tensor, float]:
-    """The test digits' features, and the floor: the distance of num_samples training digits
-    to them."""
+    """The test images' features in the judge's feature space, and the floor: the distance of
+    num_samples training images to them (MNIST's digits, or a deep dive's labelled set)."""
     if len(train_images) < num_samples:
         raise ValueError(f"the floor needs {num_samples} training digits, not {len(train_images)}")
     reference = features(classifier, test_images)
@@ -109,7 +109,7 @@ def sampler_quality(
     timing: method, steps, samples, seconds, device. Wall time is the one quantity that changes
     from run to run, hence its own table. `sampler`: the keyword arguments of `_quality_rows`.
     """
-    reference = real_digit_reference(classifier, train_images, test_images, num_samples)
+    reference = real_reference(classifier, train_images, test_images, num_samples)
     return _quality_rows(model, schedule, classifier, reference, num_samples=num_samples, **sampler)
 
 
@@ -129,7 +129,7 @@ def _quality_rows(
     batch_size: int = 500,
     device: torch.device | str = "cpu",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """sampler_quality against a reference from `real_digit_reference`."""
+    """sampler_quality against a reference from `real_reference`."""
     test_features, floor = reference
     conditional = is_class_conditional(model)
     classes = balanced_classes(num_samples) if conditional else None
@@ -171,7 +171,7 @@ def checkpoint_quality(
     `sampler_quality` other than steps and methods; with the same ones, its row for the last
     epoch is sampler_quality's full-step DDPM row. The reference is computed once for all epochs.
     """
-    reference = real_digit_reference(classifier, train_images, test_images, num_samples)
+    reference = real_reference(classifier, train_images, test_images, num_samples)
     rows = []
     for epoch, model in models.items():
         quality, _ = _quality_rows(model, schedule, classifier, reference,
