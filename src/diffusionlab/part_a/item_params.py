@@ -87,7 +87,7 @@ def backend_spec(config: dict, backend: str) -> dict:
         return {"name": "deepfloyd", "stage_1": section["stage_1"],
                 "stage_2": section["stage_2"], "cpu_offload": section["cpu_offload"],
                 "upsample": section["upsample"]}
-    return {"name": "mnist", "variance": config["part_b"]["schedule"]["variance"],
+    return {"name": "mnist", "variance": config["part_a"]["mnist"]["variance"],
             "precision": config["performance"]["sample_precision"]}
 
 
