@@ -221,6 +221,7 @@ if EVAL_PART_A_FILES:
     rule evaluate_illusions:
         input:
             **EVAL_ILLUSION_IMAGES,
+            data=DATA,
             classifier=CLASSIFIER,
             code=code_inputs("evaluation_part_a.py"),
         output:

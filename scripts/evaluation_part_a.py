@@ -8,6 +8,7 @@ import torch
 from diffusionlab.data import MNIST, as_float
 from diffusionlab.evaluation.classifier import load_classifier
 from diffusionlab.evaluation.part_a_metrics import (
+    hybrid_ceiling,
     illusion_batch,
     illusion_tables,
     score_illusion,
@@ -32,13 +33,16 @@ def figure_images(path: str, job: Mapping, samples: int) -> torch.Tensor:
     return saved["images"][:samples]
 
 
-def illusions(classifier: str, scores: str, views: str, table: str, view_types: str,
+def illusions(data: str, classifier: str, scores: str, views: str, table: str, view_types: str,
               figure: str, jobs: Sequence[Mapping], samples: int, backend: Mapping,
               batch_size: int, device: str, checkpoint: str | None = None,
               figure_tensors: Sequence[str] = ()) -> None:
     """Score `samples` images of every illusion: those of part A's figures (figure_tensors, in
-    the order of jobs) when given, else a batch sampled from the checkpoint."""
+    the order of jobs) when given, else a batch sampled from the checkpoint; and each hybrid's
+    ceiling on as many pairs of test digits."""
     judge = load_classifier(classifier, pick_device(device))
+    mnist = MNIST.load(data)
+    ceilings = {}
     model = None if figure_tensors else open_backend({**backend, "checkpoint": checkpoint}, device)
     all_scores = []
     for k, job in enumerate(jobs):
@@ -49,10 +53,15 @@ def illusions(classifier: str, scores: str, views: str, table: str, view_types: 
         item_scores = score_illusion(judge, images, job)
         print(f"{job['item']} ({source}, {samples} images): every view read as its digit in "
               f"{item_scores.groupby('sample')['correct'].all().mean():.1%}", flush=True)
+        if job["kind"] == "hybrid":
+            rate, pairs = hybrid_ceiling(judge, mnist.test_images, mnist.test_labels, job,
+                                         samples)
+            ceilings[job["item"]] = rate
+            print(f"  ceiling: {rate:.1%} of {pairs} hybrids of real test digits", flush=True)
         all_scores.append(item_scores)
     all_scores = pd.concat(all_scores, ignore_index=True)
     all_scores.to_csv(scores, index=False, float_format=FLOAT_FORMAT)
-    tables = illusion_tables(all_scores, jobs)
+    tables = illusion_tables(all_scores, jobs, ceilings)
     for name, path in {"views": views, "table": table, "view_types": view_types}.items():
         tables[name].to_csv(path, index=False, float_format=FLOAT_FORMAT)
     illusions_figure(tables["table"], figure,

@@ -9,6 +9,7 @@ from diffusionlab.evaluation.illusions import (
     illusion_scores,
     illusion_summary,
     per_sample,
+    real_hybrids,
     sdedit_class_retention,
 )
 
@@ -80,6 +81,20 @@ def test_hybrid_views_are_far_then_near():
                            near_target=7)
     assert scores["view"].tolist() == ["far (low-pass)", "near (full image)"]
     assert scores["correct"].all()
+
+
+def test_real_hybrids_take_the_low_band_of_far_and_the_rest_of_near():
+    def top_row(x):  # stands in for the low-pass: the band it keeps
+        return x * (torch.arange(28) == 0).to(x.dtype)[:, None]
+
+    far, near = torch.stack([image(3, 2)]), torch.stack([image(5, 8)])
+    hybrid = real_hybrids(top_row, far, near)
+    assert hybrid[0, 0, 0, 0] == pytest.approx(3 / 9)  # far's low band
+    assert hybrid[0, 0, -1, 0] == pytest.approx(8 / 9)  # near's high band
+    # When the low band holds what the judge reads, the full hybrid reads as the far digit:
+    scores = hybrid_scores(READER, hybrid, top_row, far_target=3, near_target=5)
+    assert scores["predicted"].tolist() == [3, 3] and not per_sample(scores)["success"].any()
+    assert real_hybrids(top_row, far * 3, near).max() <= 1  # clipped as shown
 
 
 def test_sdedit_class_retention_grows_with_i_start():

@@ -63,6 +63,7 @@ ILLUSIONS = pd.DataFrame({
     + ["far (low-pass) / near (full image)"] * 2,
     "samples": [50, 50, 50, 50, 64, 50],
     "success_rate": [0.8, 0.25, 0.5, 1.0, 0.9, 0.78],
+    "ceiling": [None, None, None, None, 0.95, 0.4],
 })
 
 
@@ -163,3 +164,12 @@ def test_loss_rows_smooth_over_50_steps_and_miss_when_never_below():
 def test_without_part_a_on_mnist_there_are_no_illusion_rows():
     result = table(illusions=None)
     assert len(result) == 7 and not result["metric"].str.contains("anagram|hybrid").any()
+
+
+def test_hybrid_rows_name_their_ceiling():
+    notes = table().set_index("metric")["note"]
+    assert notes["hybrid 8 / 3 (far / near): every view read as its digit"] == (
+        "ceiling 0.40: hybrids of real test digits, the same blur")
+    assert notes["anagram 1 / 7 (upside down): every view read as its digit"] == ""
+    older = table(illusions=ILLUSIONS.drop(columns="ceiling")).set_index("metric")["note"]
+    assert older["hybrid 0 / 1 (far / near): every view read as its digit"] == ""

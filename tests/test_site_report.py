@@ -96,8 +96,8 @@ def part_a_metric_files(folder: Path, config: dict) -> dict:
     items = eval_part_a.illusion_items(config)
     csvs = {
         "illusions_table": "item,kind,figure,digits,views,samples,alignment,concealment,"
-        "success_rate\n" + "".join(f"{i},anagram,x.png,6 / 9,identity / flip,8,0.5,0.1,0.25\n"
-                                    for i in items),
+        "success_rate,ceiling\n"
+        + "".join(f"{i},anagram,x.png,6 / 9,identity / flip,8,0.5,0.1,0.25,\n" for i in items),
         "illusions_views": "item,view,target,samples,p_target,p_other,accuracy\n"
         + "".join(f"{i},identity,6,8,0.5,0.2,0.5\n" for i in items),
         "illusions_view_types": "kind,views,items,samples,alignment,concealment,success_rate\n"

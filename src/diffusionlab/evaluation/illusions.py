@@ -109,6 +109,16 @@ def hybrid_scores(
                            ["far (low-pass)", "near (full image)"])
 
 
+def real_hybrids(
+    lowpass: Callable[[torch.Tensor], torch.Tensor], far: torch.Tensor, near: torch.Tensor
+) -> torch.Tensor:
+    """Hybrids of real images, lowpass(far) + near - lowpass(near), clipped to [0, 1]: what a
+    perfect hybrid sampler could make of the two digits, so their `hybrid_scores` bound what
+    any sampled hybrid can reach under the same blur and judge."""
+    far, near = as_input(far), as_input(near)
+    return (lowpass(far) + near - lowpass(near)).clamp(0, 1)
+
+
 def sdedit_class_retention(
     classifier: DigitClassifier,
     edits: Mapping[int, torch.Tensor],

@@ -6,6 +6,9 @@
   their own views, hybrids under the low-pass of their first blur (seen from afar: the first
   prompt's digit) and as they are (up close: the last prompt's digit). A three-way hybrid is
   judged on these two views; its middle prompt shows in no single view and is not scored.
+  Its ceiling: the same scores of hybrids made of real test digits with the same blur. At
+  28x28 the low band of a digit carries most of it, so even these fail often: the ceiling
+  says how much of a low success rate is the sampler's and how much the protocol's.
 - SDEdit (1.7): test digits are edited at every i_start with the estimator of part A's SDEdit
   figure (`edit.sdedit`), and `illusions.sdedit_class_retention` counts the edits still read
   as the source digit.
@@ -18,7 +21,7 @@ samples. Images are in [0, 1] (the MNIST backend's model space).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -31,7 +34,13 @@ from ..part_a.guidance import Estimator, anagram, factorized, guided
 from ..part_a.items import generator
 from ..part_a.views import get_view
 from .classifier import DigitClassifier, accuracy
-from .illusions import hybrid_scores, illusion_scores, per_sample, sdedit_class_retention
+from .illusions import (
+    hybrid_scores,
+    illusion_scores,
+    per_sample,
+    real_hybrids,
+    sdedit_class_retention,
+)
 
 SCORE_COLUMNS = ["item", "sample", "view", "target", "p_target", "p_other", "predicted",
                  "correct"]
@@ -73,23 +82,47 @@ def score_illusion(classifier: DigitClassifier, images: torch.Tensor, job: Mappi
         scores = illusion_scores(classifier, images, [get_view(v) for v in job["views"]],
                                  targets)
     else:
-        far = functools.partial(lowpass, kernel_size=job["kernel_sizes"][0],
-                                sigma=job["sigmas"][0])
-        scores = hybrid_scores(classifier, images, far, targets[0], targets[-1])
+        scores = hybrid_scores(classifier, images, far_view(job), targets[0], targets[-1])
     return scores.assign(item=job["item"])[SCORE_COLUMNS]
+
+
+def far_view(job: Mapping) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A hybrid seen from afar: the low-pass of its first blur."""
+    return functools.partial(lowpass, kernel_size=job["kernel_sizes"][0], sigma=job["sigmas"][0])
+
+
+def hybrid_ceiling(
+    classifier: DigitClassifier, images: torch.Tensor, labels: torch.Tensor, job: Mapping,
+    pairs: int,
+) -> tuple[float, int]:
+    """The success rate of hybrids made of real test digits (`illusions.real_hybrids`): the
+    k-th test image of the far digit with the k-th of the near digit, k < pairs, under the
+    job's blur. Returns (rate, pairs used): what a perfect sampler would reach."""
+    far_digit, near_digit = job["targets"][0], job["targets"][-1]
+    far, near = images[labels == far_digit], images[labels == near_digit]
+    n = min(pairs, len(far), len(near))
+    if n == 0:
+        raise ValueError(f"no test digits {far_digit} and {near_digit} to pair")
+    hybrids = real_hybrids(far_view(job), far[:n], near[:n])
+    scores = hybrid_scores(classifier, hybrids, far_view(job), far_digit, near_digit)
+    return float(per_sample(scores)["success"].mean()), n
 
 
 def _joined(values: Sequence) -> str:
     return " / ".join(str(v) for v in values)
 
 
-def illusion_tables(scores: pd.DataFrame, jobs: Sequence[Mapping]) -> dict[str, pd.DataFrame]:
-    """The tables of the illusions rule from the scores of every item (`score_illusion`):
+def illusion_tables(
+    scores: pd.DataFrame, jobs: Sequence[Mapping], ceilings: Mapping[str, float] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables of the illusions rule from the scores of every item (`score_illusion`) and
+    the hybrids' `hybrid_ceiling` rates by item:
 
     views: per item and view: target, samples, p_target and p_other (means over samples),
       accuracy (fraction of samples read as the target);
     table: per item (figure): kind, figure, digits, views, samples, and over samples the means
       of alignment, concealment and success (success_rate: every view read as its target);
+      ceiling, the success rate of real-digit hybrids (NaN for anagrams);
     view_types: the same means over every item with the same kind and views.
     """
     by_item = {item: rows for item, rows in scores.groupby("item", sort=False)}
@@ -107,6 +140,7 @@ def illusion_tables(scores: pd.DataFrame, jobs: Sequence[Mapping]) -> dict[str, 
              "concealment": ("concealment", "mean"), "success_rate": ("success", "mean")}
     table = samples.groupby(["item", "kind", "figure", "digits", "views"], sort=False).agg(
         **means).reset_index()
+    table["ceiling"] = table["item"].map(ceilings or {}).astype(float)  # NaN: none measured
     view_types = samples.groupby(["kind", "views"], sort=False).agg(
         items=("item", "nunique"), **means).reset_index()
     return {"views": views, "table": table, "view_types": view_types}

@@ -160,9 +160,12 @@ def illusion_rows(illusions: pd.DataFrame) -> list[dict]:
             raise _too_few(f"of the {item.kind} {item.digits}", item.samples, MIN_PER_DIGIT,
                            f"set evaluation.illusions.samples to at least {MIN_PER_DIGIT}")
         name = ("anagram {} (upside down)" if item.kind == "anagram" else "hybrid {} (far / near)")
+        ceiling = getattr(item, "ceiling", float("nan"))
+        note = "" if pd.isna(ceiling) else (
+            f"ceiling {ceiling:.2f}: hybrids of real test digits, the same blur")
         rows.append(_row(f"{name.format(item.digits)}: every view read as its digit",
                          item.success_rate, ILLUSION_SUCCESS, item.samples,
-                         f"part A's sampler of {item.figure}, its settings and seed"))
+                         f"part A's sampler of {item.figure}, its settings and seed", note=note))
     return rows
 
 

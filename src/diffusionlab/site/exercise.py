@@ -55,14 +55,15 @@ PART_A_LISTS = {"1.7.2": "inpainting", "1.8": "anagrams", "1.9": "hybrids", "vie
 SDEDIT_LABELS = {"kept_class": "kept class", "p_source": "mean p(source)",
                  "source_accuracy": "unedited read correctly"}
 ILLUSION_COLUMNS = ("item", "digits", "views", "samples", "alignment", "concealment",
-                    "success_rate")
+                    "success_rate", "ceiling")
 VIEW_COLUMNS = ("item", "view", "target", "p_target", "p_other", "accuracy")
 # Columns that fit the text column (the CSV downloads hold them all): the views name the kind
 # of illusion, and a prediction is shown as right or wrong.
 VIEW_TYPE_COLUMNS = ("views", "items", "samples", "alignment", "concealment", "success_rate")
 SCORE_COLUMNS = ("item", "sample", "view", "target", "p_target", "p_other", "correct")
 SCORE_ROWS = 10  # rows of the per-sample scores shown (no scroll bar)
-ILLUSION_LABELS = {"item": "figure", "success_rate": "success rate"}
+ILLUSION_LABELS = {"item": "figure", "success_rate": "success rate",
+                   "ceiling": "ceiling (real digits)"}
 SCORE_LABELS = {"item": "figure", "target": "target digit", "p_target": "p(target)",
                 "p_other": "p(other)"}
 
