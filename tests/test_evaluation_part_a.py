@@ -73,8 +73,11 @@ def test_every_mnist_illusion_is_judged_with_its_figures_settings(config):
         assert {k: job[k] for k in figure_args} == figure_args
     assert jobs[6]["kind"] == "hybrid" and jobs[6]["targets"] == [0, 1]
     args = params.illusion_args(config)
-    assert args["samples"] == 500 and args["backend"] == {"name": "mnist", "variance": "beta",
-                                                          "precision": "fp32"}
+    assert args["samples"] == 500 and args["backend"] == {
+        "name": "mnist", "variance": "posterior", "precision": "fp32"}
+    # part A's own variance, not part B's
+    config["part_a"]["mnist"]["variance"] = "beta"
+    assert params.illusion_args(config)["backend"]["variance"] == "beta"
 
 
 def test_files_and_the_choice_of_images(config):
@@ -225,7 +228,8 @@ def run_illusions(small, files, out: Path, samples: int, figure_tensors=()):
     out.mkdir()
     args = {**params.illusion_args(small), "samples": samples, "device": "cpu", "batch_size": 4}
     args["jobs"] = [j for j in args["jobs"] if j["item"] in ("anagram_0", "hybrid_0")]
-    script().illusions(str(files / "classifier.pt"), **outputs(out, params.ILLUSION_OUTPUTS),
+    script().illusions(str(files / "mnist.pt"), str(files / "classifier.pt"),
+                       **outputs(out, params.ILLUSION_OUTPUTS),
                        **args, checkpoint=str(files / "class.pt"), figure_tensors=figure_tensors)
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
@@ -236,6 +240,9 @@ def test_illusions_job_is_byte_deterministic(small, files, tmp_path):
     assert sorted(first) == sorted(params.ILLUSION_OUTPUTS.values())
     table = pd.read_csv(tmp_path / "a" / "illusions.csv")
     assert table["item"].tolist() == ["anagram_0", "hybrid_0"] and (table["samples"] == 5).all()
+    # The hybrid's ceiling: its digits 0 and 1 paired from the 6 test digits (one pair).
+    assert table["ceiling"].isna().tolist() == [True, False]
+    assert table["ceiling"].iloc[1] in (0.0, 1.0)
     assert len(pd.read_csv(tmp_path / "a" / "illusion_scores.csv")) == 2 * 5 * 2
 
 
