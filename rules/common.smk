@@ -409,17 +409,21 @@ def latent_title(name):
 
 
 def latent_samples(name):
-    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
+    epochs = deep_dive_runs.sampled_epochs(
+        deep_dive_runs.latent_run_settings(config, name)
+    )
     return [latent_path(name, f"samples_epoch{e}.pt") for e in epochs]
 
 
 def latent_last_epoch(name):
-    return deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))[-1]
+    return deep_dive_runs.latent_run_settings(config, name)["epochs"]
 
 
 def latent_files(name):
     """Every figure and table of one latent run and its comparison with the pixel run."""
-    epochs = deep_dive_runs.sampled_epochs(deep_dive_runs.run_settings(config, name))
+    epochs = deep_dive_runs.sampled_epochs(
+        deep_dive_runs.latent_run_settings(config, name)
+    )
     return {
         "autoencoder_info": latent_path(name, "autoencoder.json"),
         "autoencoder_loss": latent_path(name, "autoencoder_loss.png"),
@@ -446,6 +450,7 @@ def latent_versus_files(wildcards):
     """Both runs' training records, last samples and metrics, and the benchmark files of the
     jobs whose wall times are compared."""
     name, last = wildcards.dataset, latent_last_epoch(wildcards.dataset)
+    pixel_last = deep_dive_settings(wildcards)["epochs"]
     bench = "results/benchmarks/{}.tsv"
     return {
         **deep_dive_judge_files(wildcards),
@@ -454,11 +459,11 @@ def latent_versus_files(wildcards):
         "latent_info": latent_path(name, "training.json"),
         "pixel_metrics": deep_dive_path(name, "metrics.json"),
         "latent_metrics": latent_path(name, "metrics.json"),
-        "pixel_samples": deep_dive_path(name, f"samples_epoch{last}.pt"),
+        "pixel_samples": deep_dive_path(name, f"samples_epoch{pixel_last}.pt"),
         "latent_samples": latent_path(name, f"samples_epoch{last}.pt"),
         "pixel_train_job": bench.format(f"deep_dive_train_{name}"),
         "latent_train_job": bench.format(f"latent_train_{name}"),
-        "pixel_sample_job": bench.format(f"deep_dive_sample_{name}_epoch{last}"),
+        "pixel_sample_job": bench.format(f"deep_dive_sample_{name}_epoch{pixel_last}"),
         "latent_sample_job": bench.format(f"latent_sample_{name}_epoch{last}"),
         "autoencoder_job": bench.format(f"latent_autoencoder_{name}"),
         "encode_job": bench.format(f"latent_encode_{name}"),

@@ -142,7 +142,7 @@ rule latent_train:
         mem_mb=8000,
         runtime=240,
     params:
-        settings=lambda w: deep_dive_runs.train_settings(config, w.dataset),
+        settings=lambda w: deep_dive_runs.train_settings(config, w.dataset, latent=True),
         performance=training_performance(),
         device=config["device"],
         workdir=f"{LATENT_DIR}/resume",
@@ -239,7 +239,7 @@ use rule deep_dive_detailed as latent_detailed with:
 
 
 # The same judges as the pixel run's: memorisation against its training images, its data set's
-# classifier.
+# classifier and the standard FID where Inception weights can be had.
 use rule deep_dive_metrics as latent_metrics with:
     input:
         unpack(deep_dive_judge_files),
@@ -260,6 +260,8 @@ use rule deep_dive_metrics as latent_metrics with:
         args=lambda w: {
             "near_copy_rms": config["deep_dive"]["near_copy_rms"],
             "title": latent_title(w.dataset),
+            "fid": deep_dive_runs.fid_setting(config),
+            "device": config["device"],
         },
 
 
@@ -280,7 +282,12 @@ rule latent_versus:
         CONDA_ENV
     threads: all_cores
     params:
-        args=lambda w: {"epochs": deep_dive_settings(w)["epochs"]},
+        args=lambda w: {
+            "epochs": {
+                "pixel": deep_dive_settings(w)["epochs"],
+                "latent": latent_last_epoch(w.dataset),
+            }
+        },
     script:
         "../scripts/latent_versus.py"
 

@@ -47,9 +47,9 @@ def main(*, data, pixel_info, latent_info, pixel_metrics, latent_metrics, pixel_
     dataset = load_dataset(data)
     n = len(dataset.train_images)
     pixel, pixel_x = run_measures(pixel_info, pixel_metrics, pixel_samples, pixel_train_job,
-                                  pixel_sample_job, epochs, n)
+                                  pixel_sample_job, epochs["pixel"], n)
     latent, latent_x = run_measures(latent_info, latent_metrics, latent_samples,
-                                    latent_train_job, latent_sample_job, epochs, n)
+                                    latent_train_job, latent_sample_job, epochs["latent"], n)
     latent |= {"autoencoder_parameters": parameter_count(load_autoencoder(autoencoder)),
                "autoencoder_job_s": job_seconds(autoencoder_job),
                "encode_job_s": job_seconds(encode_job),

@@ -102,6 +102,31 @@ def test_the_ci_preset_schedules_every_latent_job(tmp_path):
         assert f"results/latent/fashion/{file}" in out
 
 
+def test_latent_epochs_override_the_twins_and_drop_later_sampled_epochs():
+    from diffusionlab.deep_dive import runs
+
+    config = merged(ROOT / "presets" / "laptop.yaml")
+    twin = runs.run_settings(config, "fashion")
+    assert runs.latent_run_settings(config, "fashion") == twin  # null: the same images seen
+    config["latent"]["models"]["fashion"]["epochs"] = 24
+    latent = runs.latent_run_settings(config, "fashion")
+    assert latent["epochs"] == 24 and runs.sampled_epochs(latent) == [2, 8, 24]
+    assert runs.train_settings(config, "fashion", latent=True)["epochs"] == 24
+    assert runs.train_settings(config, "fashion")["epochs"] == twin["epochs"] == 8
+    config["latent"]["models"]["fashion"]["epochs"] = 1
+    assert runs.sampled_epochs(runs.latent_run_settings(config, "fashion")) == [1]
+
+
+def test_a_longer_latent_run_is_compared_with_the_twins_last_epoch(tmp_path):
+    config = tmp_path / "longer.yaml"
+    config.write_text("latent: {models: {fashion: {epochs: 3}}}\n")
+    # the ci preset: the twin trains 2 epochs
+    out = snakemake(tmp_path, "-n", "latent", configfiles=[config]).stdout
+    assert "results/latent/fashion/samples_epoch3.pt" in out
+    assert "results/deep_dive/fashion/samples_epoch2.pt" in out  # the twin's last epoch
+    assert "results/deep_dive/fashion/samples_epoch3.pt" not in out
+
+
 # -- the autoencoder job -----------------------------------------------------------------------
 
 
@@ -184,7 +209,8 @@ def versus_values():
               "autoencoder_job_s": 60.0, "encode_job_s": 10.0, "all_training_s": 230.0,
               "sample_s_per_image": 0.1, "reconstruction_psnr_db": 21.5,
               "class_accuracy": 0.75, "frechet_distance": 3.0, "sample_near_copies": 0.025}
-    return {"dataset": "fashion", "epochs": 8, "pixel": pixel, "latent": latent}
+    return {"dataset": "fashion", "epochs": {"pixel": 8, "latent": 8}, "pixel": pixel,
+            "latent": latent}
 
 
 def latent_run_files(folder, name="fashion", epochs=(2, 8)):

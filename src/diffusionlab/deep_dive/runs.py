@@ -33,6 +33,18 @@ def run_settings(config: dict, name: str) -> dict:
     return config["deep_dive"]["models"][name]
 
 
+def latent_run_settings(config: dict, name: str) -> dict:
+    """The latent DDPM's settings: its pixel twin's, but for latent.models.<name>.epochs when
+    set (null: the twin's epochs, so that both see as many images); sampled epochs beyond it
+    are dropped, the last is always sampled."""
+    settings = run_settings(config, name)
+    epochs = config["latent"]["models"][name].get("epochs")
+    if epochs is None:
+        return settings
+    return {**settings, "epochs": epochs,
+            "sample_epochs": [e for e in settings["sample_epochs"] if e <= epochs]}
+
+
 def spec_options(settings: dict) -> dict:
     """The model spec's architecture settings of a run (model_spec's keyword arguments)."""
     return {k: settings[k] for k in MODEL_KEYS if k in settings}
@@ -43,10 +55,11 @@ def sampled_epochs(settings: dict) -> list[int]:
     return sorted(set(settings["sample_epochs"]) | {settings["epochs"]})
 
 
-def train_settings(config: dict, name: str) -> dict:
-    """TrainSettings fields of a run, but for the model spec's data-set part (channels, size,
-    classes), which the training job reads from the prepared data."""
-    s = run_settings(config, name)
+def train_settings(config: dict, name: str, latent: bool = False) -> dict:
+    """TrainSettings fields of a run (its latent DDPM's with `latent`), but for the model
+    spec's data-set part (channels, size, classes), which the training job reads from the
+    prepared data."""
+    s = (latent_run_settings if latent else run_settings)(config, name)
     settings = {"kind": s["kind"], "hidden": s.get("hidden"), "seed": config["seed"],
                 **{k: s[k] for k in TRAIN_KEYS},
                 "checkpoint_epochs": sampled_epochs(s), "model": spec_options(s)}

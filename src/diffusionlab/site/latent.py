@@ -26,10 +26,20 @@ def report_key(name: str, key: str) -> str:
 
 def versus_notes(v: Mapping) -> list[str]:
     pixel, latent = v["pixel"], v["latent"]
+    epochs = v["epochs"]
+    if isinstance(epochs, int):  # files written before latent.models.<name>.epochs
+        epochs = {"pixel": epochs, "latent": epochs}
+    if epochs["pixel"] == epochs["latent"]:
+        budget = (f"Both DDPMs saw {pixel['images_seen']:,} training images "
+                  f"({epochs['pixel']} epochs): an equal budget of images seen.")
+    else:
+        budget = (f"The pixel DDPM saw {pixel['images_seen']:,} training images "
+                  f"({epochs['pixel']} epochs), the latent one {latent['images_seen']:,} "
+                  f"({epochs['latent']} epochs, latent.models.<name>.epochs): budgets of "
+                  "other sizes, compare their training times below.")
     notes = [
-        f"Both DDPMs saw {pixel['images_seen']:,} training images ({v['epochs']} epochs). The "
-        f"latent one diffuses {latent['space']} latents instead of {pixel['space']} pixels and "
-        f"trained at {latent['train_images_per_s']:.0f} images/s against "
+        f"{budget} The latent one diffuses {latent['space']} latents instead of "
+        f"{pixel['space']} pixels and trained at {latent['train_images_per_s']:.0f} images/s against "
         f"{pixel['train_images_per_s']:.0f} ({latent['train_job_s']:.0f} s against "
         f"{pixel['train_job_s']:.0f} s of job wall time); with the autoencoder's training "
         f"({latent['autoencoder_job_s']:.0f} s) and the encoding ({latent['encode_job_s']:.0f} s) "
