@@ -107,6 +107,7 @@ def test_latent_epochs_override_the_twins_and_drop_later_sampled_epochs():
 
     config = merged(ROOT / "presets" / "laptop.yaml")
     twin = runs.run_settings(config, "fashion")
+    config["latent"]["models"]["fashion"]["epochs"] = None
     assert runs.latent_run_settings(config, "fashion") == twin  # null: the same images seen
     config["latent"]["models"]["fashion"]["epochs"] = 24
     latent = runs.latent_run_settings(config, "fashion")
