@@ -217,6 +217,8 @@ def part_a_inputs(figure):
         }
         if backend == "deepfloyd":
             files["embeddings"] = PART_A_EMBEDDINGS
+        elif part_a_params.is_dataset(backend):
+            files["checkpoint"] = deep_dive_path(backend, "checkpoints")
         else:
             files["checkpoint"] = final_checkpoint("class")
         return files
@@ -231,9 +233,10 @@ def part_a_args(figure):
 
 
 def part_a_threads(wildcards):
-    """Jobs on the MNIST backend are small (start-up is most of their time): one thread each
-    lets Snakemake run them side by side. DeepFloyd's take every core they are given."""
-    return 1 if wildcards.backend == "mnist" else all_cores(wildcards)
+    """Jobs on class models (MNIST, the deep dive's) are small (start-up is most of their
+    time): one thread each lets Snakemake run them side by side. DeepFloyd's take every core
+    they are given."""
+    return all_cores(wildcards) if wildcards.backend == "deepfloyd" else 1
 
 
 def part_a_backend(wildcards):
@@ -241,17 +244,24 @@ def part_a_backend(wildcards):
 
 
 def part_a_source(wildcards):
-    return config["part_a"][wildcards.backend]["images"][wildcards.name]
+    section = part_a_params.section(config["part_a"], wildcards.backend)
+    return section["images"][wildcards.name]
 
 
 def part_a_input_files(wildcards):
     """What an input image is made from besides settings: the prepared MNIST data for a test
-    digit (mnist:N), the image file for a local path or a URL (its cached download)."""
-    source = part_a_source(wildcards)
-    if source.startswith("mnist:"):
-        return {"data": DATA}
+    digit (mnist:N), a data set backend's prepared data for a test image (test:N) and its meta
+    (the size and channels of its images), the image file for a local path or a URL (its
+    cached download)."""
+    backend, source = wildcards.backend, part_a_source(wildcards)
+    dataset = part_a_params.is_dataset(backend)
+    files = {"meta": deep_dive_path(backend, "data.json")} if dataset else {}
+    if source.startswith("mnist:") or (source.startswith("test:") and not dataset):
+        return {**files, "data": DATA}
+    if source.startswith("test:"):
+        return {**files, "data": deep_dive_path(backend, "data.pt")}
     file = part_a_params.source_file(source)
-    return {"image": file} if file else {}
+    return {**files, "image": file} if file else files
 
 
 def part_a_input_setting(wildcards):
@@ -279,7 +289,8 @@ def part_a_upstream(backend):
         for image in part_a_params.job_images(config, backend, job)
     }
     files = [part_a_params.input_path(backend, image) for image in images]
-    sources = [config["part_a"][backend]["images"][image] for image in images]
+    section = part_a_params.section(config["part_a"], backend)
+    sources = [section["images"][image] for image in images]
     files += [
         part_a_params.download_path(s)
         for s in sources

@@ -1,5 +1,5 @@
-# Part A: the exercise's algorithms on a pretrained model (DeepFloyd IF) and on part B's
-# class-conditioned UNet. Every file lies under results/part_a/<backend>/; the settings of
+# Part A: the exercise's algorithms on a pretrained model (DeepFloyd IF), on part B's
+# class-conditioned UNet and on the deep dive's class models named in part_a.backends. Every file lies under results/part_a/<backend>/; the settings of
 # each job come from diffusionlab.part_a.item_params.job_args.
 
 from diffusionlab.config import ConfigError
@@ -16,7 +16,7 @@ PART_A_DOWNLOADS = part_a_params.downloads(config)
 
 
 wildcard_constraints:
-    backend="|".join(part_a_params.BACKENDS),
+    backend="|".join([*part_a_params.BACKENDS, *PART_A["backends"]]),
     k="[0-9]+",
 
 
@@ -76,7 +76,7 @@ rule part_a_input:
     params:
         job="prepare",
         source=part_a_input_setting,
-        shape=lambda w: part_a_params.INPUT_SHAPES[w.backend],
+        shape=lambda w: part_a_params.INPUT_SHAPES.get(w.backend),
         dark_background=lambda w: w.backend == "mnist",
     script:
         "../scripts/part_a_inputs.py"

@@ -2,6 +2,8 @@
 every job that reads it), and one input image of part A at the size and channels of its
 backend."""
 
+import json
+
 from diffusionlab.jobrunner import run_job
 from diffusionlab.part_a.images import open_image
 from diffusionlab.part_a.items import resolve_input, save_input
@@ -16,11 +18,16 @@ def download(url: str, out: str) -> None:
     print(f"{url}: {image.width}x{image.height} {image.mode}")
 
 
-def prepare(source: str | None, shape: tuple[int, int], dark_background: bool, out: str,
-            data: str | None = None, image: str | None = None) -> None:
+def prepare(source: str | None, shape: tuple[int, int] | None, dark_background: bool, out: str,
+            data: str | None = None, image: str | None = None, meta: str | None = None) -> None:
     """The input image from its file (`image`: a local path or a download) or, when it reads
-    none, from its source string (drawn:D, mnist:N with the prepared `data`, skimage:NAME)."""
-    size, channels = shape
+    none, from its source string (drawn:D, mnist:N or test:N with the prepared `data`,
+    skimage:NAME). Without a `shape` (size, channels), that of the data set's `meta`."""
+    if shape is None:
+        with open(meta) as f:
+            channels, size, _ = json.load(f)["image_shape"]
+    else:
+        size, channels = shape
     tensor = resolve_input(image or source, size, channels, data, dark_background)
     save_input(tensor, out)
 
@@ -31,4 +38,5 @@ if __name__ == "__main__":
         run_job(download, sm.log[0], sm.params.url, sm.output.image)
     else:
         run_job(prepare, sm.log[0], sm.params.source, sm.params.shape, sm.params.dark_background,
-                sm.output.image, sm.input.get("data"), sm.input.get("image"))
+                sm.output.image, sm.input.get("data"), sm.input.get("image"),
+                sm.input.get("meta"))

@@ -10,6 +10,8 @@ import math
 
 from .config import ConfigError
 from .part_a.images import MNIST_PREFIX, source_problem
+from .part_a.item_params import section as part_a_section
+from .part_a.item_params import section_key
 
 # Part B models: file-name stem -> (config section, UNet kind)
 MODELS = {"denoiser": "unconditional", "time": "time", "class": "class"}
@@ -163,7 +165,8 @@ def _part_a_problems(part_a: dict, test_digits: int | None) -> list[tuple[str, s
     """Image sources and inpainting boxes of the backends in part_a.backends."""
     problems = []
     for backend in part_a["backends"]:
-        section = part_a[backend]
+        section = part_a_section(part_a, backend)
+        key = f"part_a.{section_key(backend)}"
         for name, source in section["images"].items():
             problem = source_problem(source)
             if problem is None and source.startswith(MNIST_PREFIX) and test_digits is not None:
@@ -172,11 +175,11 @@ def _part_a_problems(part_a: dict, test_digits: int | None) -> list[tuple[str, s
                     problem = (f"{source!r}: the test split has {test_digits} digits "
                                f"(mnist:0 to mnist:{test_digits - 1})")
             if problem:
-                problems.append((f"part_a.{backend}.images.{name}", problem))
+                problems.append((f"{key}.images.{name}", problem))
         for k, item in enumerate(section["inpainting"]):
             top, left, bottom, right = item["box"]
             if top >= bottom or left >= right:
-                problems.append((f"part_a.{backend}.inpainting[{k}].box",
+                problems.append((f"{key}.inpainting[{k}].box",
                                  f"{item['box']} is [top, left, bottom, right]: top must lie "
                                  "above bottom and left before right"))
     return problems

@@ -18,6 +18,14 @@ CIFAR_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 CIFAR_FILES = [*CIFAR_TRAIN, "test_batch", "batches.meta"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 REMOTE_PREFIXES = ("skimage:", "http://", "https://")
+# Class names of the labelled sources whose classes are fixed (CIFAR-10's as its batches.meta
+# names them, which the data job reads): what the workflow checks class prompts against.
+DIGITS = [str(d) for d in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot"]
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                 "truck"]
+FIXED_CLASSES = {"mnist": DIGITS, "fashion-mnist": FASHION_CLASSES, "cifar10": CIFAR_CLASSES}
 
 
 def is_image(path: Path) -> bool:
@@ -50,3 +58,9 @@ def input_files(entry: dict) -> list[str]:
     else:
         found = []
     return [str(p) for p in found]
+
+
+def known_class_names(entry: dict) -> list[str] | None:
+    """The class names of one `datasets:` entry where the source fixes them, else None (a
+    folder's come from its subfolders, an image is one class named after it)."""
+    return FIXED_CLASSES.get(entry.get("source"))

@@ -29,14 +29,12 @@ from .layout import (
     CIFAR_FOLDER,
     CIFAR_TRAIN,
     DEBIAN_FASHION_MNIST,
+    DIGITS,
+    FASHION_CLASSES,
     IDX_FILES,
     IMAGE_SUFFIXES,
     is_image,
 )
-
-DIGITS = [str(d) for d in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                   "Sneaker", "Bag", "Ankle boot"]
 
 # Overlays, since Snakemake 9 rejects dotted `--config` keys.
 MNIST_HINT = (

@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 # The exercise's test image as published with the course's project page; a local copy can
 # be given as a path instead.
 CAMPANILE_URL = "https://inst.eecs.berkeley.edu/~cs180/fa24/hw/proj5/assets/campanile.jpg"
-DRAWN_PREFIX, MNIST_PREFIX = "drawn:", "mnist:"
+DRAWN_PREFIX, MNIST_PREFIX, TEST_PREFIX = "drawn:", "mnist:", "test:"
 # A test image that cannot be read is a data error like any other; the name says where.
 ImageSourceError = DataError
-__all__ = ["CAMPANILE_URL", "DRAWN_PREFIX", "MNIST_PREFIX", "ImageSourceError", "fit_square",
-           "load_image", "open_image", "source_problem", "to_tensor"]
+__all__ = ["CAMPANILE_URL", "DRAWN_PREFIX", "MNIST_PREFIX", "TEST_PREFIX", "ImageSourceError",
+           "fit_square", "load_image", "open_image", "source_problem", "to_tensor"]
 
 
 def source_problem(source: str) -> str | None:
@@ -49,9 +49,11 @@ def source_problem(source: str) -> str | None:
         return f"{source!r}: drawn: takes one digit 0-9 (drawn:4)"
     if source.startswith(MNIST_PREFIX) and not value.isdigit():
         return f"{source!r}: mnist: takes the index of a test digit (mnist:0)"
+    if source.startswith(TEST_PREFIX) and not value.isdigit():
+        return f"{source!r}: test: takes the index of a test image of the data set (test:0)"
     if source.startswith(SKIMAGE_PREFIX):
         return skimage_problem(source)
-    if kind in ("drawn", "mnist", "http", "https"):
+    if kind in ("drawn", "mnist", "test", "http", "https"):
         return None
     if not Path(source).is_file():
         return (f"no image file at {Path(source).resolve()}: give an existing file, an http(s) "

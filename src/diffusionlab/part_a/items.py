@@ -31,10 +31,10 @@ from .edit import box_mask, inpaint, sdedit
 from .filters import frequency_bands, lowpass
 from .guidance import anagram, factorized, guided
 from .images import load_image
-from .mnist import MNISTBackend, draw_digit, load_drawing
+from .mnist import ClassBackend, MNISTBackend, draw_digit, load_drawing
 from .views import get_view
 
-DRAWN_PREFIX, MNIST_PREFIX = "drawn:", "mnist:"
+DRAWN_PREFIX, MNIST_PREFIX, TEST_PREFIX = "drawn:", "mnist:", "test:"
 
 
 def generator(seed: int) -> torch.Generator:
@@ -46,8 +46,9 @@ def open_backend(spec: Mapping, device: str = "auto") -> DenoiserBackend:
 
     deepfloyd: {"name", "stage_1", "stage_2" (or None), "embeddings", "cpu_offload",
     "upsample": {num_inference_steps, guidance, noise_level}};
-    mnist: {"name", "checkpoint", "variance", "precision"}. `device` as in the config (auto,
-    cpu, cuda:N).
+    mnist: {"name", "checkpoint", "variance", "precision"}; classes (a deep dive data set's
+    class model): the same and "dataset" and "epoch", the checkpoint being the folder of the
+    run's checkpoints. `device` as in the config (auto, cpu, cuda:N).
     """
     device = pick_device(str(device))
     if spec["name"] == "deepfloyd":
@@ -64,7 +65,12 @@ def open_backend(spec: Mapping, device: str = "auto") -> DenoiserBackend:
     if spec["name"] == "mnist":
         return MNISTBackend.from_checkpoint(spec["checkpoint"], device, spec["variance"],
                                             spec.get("precision", "fp32"))
-    raise UserError(f"unknown part A backend {spec['name']!r}; choose deepfloyd or mnist")
+    if spec["name"] == "classes":
+        path = Path(spec["checkpoint"]) / f"epoch{spec['epoch']}.pt"
+        return ClassBackend.from_checkpoint(path, device, spec["variance"],
+                                            spec.get("precision", "fp32"), spec["dataset"])
+    raise UserError(f"unknown part A backend {spec['name']!r}; choose deepfloyd, mnist or "
+                    "classes")
 
 
 # Inputs -------------------------------------------------------------------------------------
@@ -77,19 +83,21 @@ def resolve_input(
     """[1, channels, size, size] in [0, 1] from any source of the config.
 
     Besides images.load_image's sources: `drawn:D` is digit D drawn with pen strokes
-    (mnist.draw_digit) and `mnist:N` the N-th digit of the prepared MNIST test split. With
+    (mnist.draw_digit), `mnist:N` the N-th digit of the prepared MNIST test split and `test:N`
+    the N-th image of the test split of the prepared data set `mnist_data`. With
     dark_background (the MNIST model), pictures are read as drawings (mnist.load_drawing): in
     grey levels, light ones inverted to light ink on black.
     """
     if source.startswith(DRAWN_PREFIX):
         image = draw_digit(int(source[len(DRAWN_PREFIX):]), size)
-    elif source.startswith(MNIST_PREFIX):
+    elif source.startswith((MNIST_PREFIX, TEST_PREFIX)):
         if mnist_data is None:
-            raise UserError(f"input {source} needs the prepared MNIST data")
+            raise UserError(f"input {source} needs the prepared data")
         digits = MNIST.load(mnist_data).test_images
-        index = int(source[len(MNIST_PREFIX):])
+        index = int(source.partition(":")[2])
         if not 0 <= index < len(digits):
-            raise UserError(f"input {source}: the test split has {len(digits)} digits")
+            what = "digits" if source.startswith(MNIST_PREFIX) else "images"
+            raise UserError(f"input {source}: the test split has {len(digits)} {what}")
         image = F.interpolate(as_float(digits[index:index + 1]), size=(size, size),
                               mode="bilinear", antialias=True, align_corners=False)
     elif dark_background:

@@ -1,15 +1,20 @@
-"""The MNIST backend: part A's algorithms on the class-conditioned UNet trained in part B.
+"""Class-conditioned backends: part A's algorithms on any class-conditioned UNet the pipeline
+trains (part B's MNIST model, a deep dive data set's class model).
 
-The "text" of this model is a digit class: prompts read "a handwritten 7" and the null
-prompt "" is the all-zero class vector the model was trained with (p_uncond). Images are
-1x28x28 in [0, 1] (the model's own space); the schedule is the linear-beta DDPM schedule of
-the checkpoint (T = 300) and reverse steps add fixed-variance noise (beta_t by default).
+The "text" of such a model is a class: prompts name one of its data set's classes
+(class_prompts: "sneaker", "a photo of a sneaker") and the null prompt "" is the all-zero class
+vector the model was trained with (p_uncond). The checkpoint gives everything else: the image
+shape (channels, size), the classes (its data meta's class_names) and the linear-beta DDPM
+schedule; images are in [0, 1] (the models' own space) and reverse steps add fixed-variance
+noise (beta_t by default). `MNISTBackend` is part B's model as the exercise has always read
+it: prompts "a handwritten 7" (digit_prompts), 1x28x28 digits, T = part_b.schedule.num_steps.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
@@ -20,6 +25,7 @@ from ..schedule import DDPMSchedule
 from ..training import load_checkpoint, read_checkpoint
 from ..unet import one_hot
 from .backend import DenoiserBackend, PromptError
+from .class_prompts import prompt_class
 from .denoise import sample
 from .digit_prompts import prompt_digit
 from .guidance import guided
@@ -36,8 +42,10 @@ def parse_prompt(prompt: str) -> int | None:
         raise PromptError(str(err)) from err
 
 
-class MNISTBackend(DenoiserBackend):
-    name = "mnist"
+class ClassBackend(DenoiserBackend):
+    """A class-conditioned UNet of the pipeline, named after its data set (`name`)."""
+
+    name = "classes"
     value_range = (0.0, 1.0)
 
     def __init__(
@@ -46,37 +54,57 @@ class MNISTBackend(DenoiserBackend):
         schedule: DDPMSchedule,
         device: torch.device | str = "cpu",
         variance: str = "beta",
+        class_names: Sequence[str] | None = None,
+        name: str | None = None,
     ):
+        if name is not None:
+            self.name = name
         if not is_class_conditional(model):
-            raise TypeError("the MNIST backend needs a class-conditioned model of part B")
+            raise TypeError(f"the {self.name} backend needs a class-conditioned model")
         if variance not in ("beta", "posterior"):
             raise ValueError(f"variance must be beta or posterior, not {variance!r}")
         super().__init__(schedule.alphas_cumprod, device)
         self.variance_type = variance
         self.channels, self.image_size, _ = sample_shape(model.spec)
+        self.num_classes = model.spec["num_classes"]
+        # Checkpoints written without the data's class names (tests) number their classes.
+        self.class_names = list(class_names or [str(k) for k in range(self.num_classes)])
+        if len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class names for a model of "
+                             f"{self.num_classes} classes")
         self.model = model.to(self.device).eval()
 
     @classmethod
     def from_checkpoint(
         cls, path, device: torch.device | str = "cpu", variance: str = "beta",
-        precision: str = "fp32",
-    ) -> MNISTBackend:
-        """The backend of a part B class-conditioned checkpoint, with its own DDPM schedule;
-        `precision` as performance.sample_precision (training.load_checkpoint)."""
-        settings = read_checkpoint(path)["settings"]
+        precision: str = "fp32", name: str | None = None,
+    ) -> ClassBackend:
+        """The backend of a class-conditioned checkpoint, with its own DDPM schedule and its
+        data's class names; `precision` as performance.sample_precision
+        (training.load_checkpoint). `name` defaults to the data set's."""
+        ck = read_checkpoint(path)
+        settings, data = ck["settings"], ck.get("data") or {}
         schedule = DDPMSchedule.linear(
             settings["num_steps"], settings["beta_start"], settings["beta_end"]
         )
-        return cls(load_checkpoint(path, device, precision), schedule, device, variance)
+        return cls(load_checkpoint(path, device, precision), schedule, device, variance,
+                   data.get("class_names"), name or data.get("name") or Path(path).stem)
+
+    def class_index(self, prompt: str) -> int | None:
+        """The class a prompt asks for, None for the null prompt; PromptError otherwise."""
+        try:
+            return prompt_class(prompt, self.class_names, f"the {self.name} backend")
+        except ValueError as err:
+            raise PromptError(str(err)) from err
 
     def encode_prompts(self, prompts: Sequence[str]) -> torch.Tensor:
         rows = []
         for prompt in prompts:
-            digit = parse_prompt(prompt)
+            index = self.class_index(prompt)
             rows.append(
-                torch.zeros(NUM_CLASSES)
-                if digit is None
-                else one_hot(torch.tensor(digit), NUM_CLASSES)
+                torch.zeros(self.num_classes)
+                if index is None
+                else one_hot(torch.tensor(index), self.num_classes)
             )
         return torch.stack(rows).to(self.device)
 
@@ -94,6 +122,22 @@ class MNISTBackend(DenoiserBackend):
         timesteps = spaced_timesteps(self.num_steps, num_inference_steps + 1, "linspace")
         estimator = guided(self, cond, uncond, guidance)
         return sample(self, cond.shape[0], timesteps, estimator, generator)[0]
+
+
+class MNISTBackend(ClassBackend):
+    """Part B's class-conditioned MNIST UNet: prompts "a handwritten D" only."""
+
+    name = "mnist"
+
+    @classmethod
+    def from_checkpoint(
+        cls, path, device: torch.device | str = "cpu", variance: str = "beta",
+        precision: str = "fp32", name: str | None = None,
+    ) -> MNISTBackend:
+        return super().from_checkpoint(path, device, variance, precision, name or cls.name)
+
+    def class_index(self, prompt: str) -> int | None:
+        return parse_prompt(prompt)
 
 
 # Hand-drawn digits: strokes in a unit box (x right, y down), drawn as polylines.

@@ -20,7 +20,7 @@ from ..rule_params import checkpoint_epochs
 from .catalogue import part_spec
 from .deep_dive import deep_dive_parts
 from .manifest import Figure, Manifest, PartResult, SectionResult, Table
-from .placement import BACKEND_NAMES, part_a_figure
+from .placement import backend_name, part_a_figure
 from .provenance import Provenance
 from .render import build_site
 
@@ -117,7 +117,7 @@ def part_a(backend: str, files: Mapping, config: Mapping) -> PartResult:
     """Part A on one backend: its figures (`files["part_a_<backend>"]`) by section, each
     captioned with the settings of the job that made it, with the evaluation's metrics beside
     the figures they judge; a backend not in part_a.backends says why it was not run."""
-    name, slug = BACKEND_NAMES[backend], f"part-a-{backend}"
+    name, slug = backend_name(backend), f"part-a-{backend}"
     if backend not in config["part_a"]["backends"]:
         return PartResult("A", backend=name, slug=slug, not_run=PART_A_LEFT_OUT[backend])
     figures: dict[str, list[Figure]] = {}
@@ -130,13 +130,13 @@ def part_a(backend: str, files: Mapping, config: Mapping) -> PartResult:
     sections = {}
     for spec in part_spec("A").sections:
         if spec.key not in figures:
-            key = f"part_a.{backend}.{PART_A_LISTS[spec.key]}"
+            key = f"part_a.{part_a_params.section_key(backend)}.{PART_A_LISTS[spec.key]}"
             sections[spec.key] = SectionResult(not_run=f"None configured: {key} is empty.")
         elif judged:
             sections[spec.key] = part_a_judged(figures[spec.key], spec.key, files, config)
         else:
             sections[spec.key] = SectionResult(figures=figures[spec.key])
-    num_steps = part_a_params.NUM_STEPS.get(backend, config["part_b"]["schedule"]["num_steps"])
+    num_steps = part_a_params.num_steps(config, backend)
     if num_steps != EXERCISE_STEPS:  # the first section that names timesteps says so
         first = sections["1.1"]
         sections["1.1"] = replace(first, notes=[*first.notes, TIMESTEP_NOTE],
@@ -337,7 +337,9 @@ def manifest(files: Mapping, config: Mapping, not_run: Sequence[Mapping]) -> Man
     as the exercise reads.
     Part A's figures of a backend are `files["part_a_<backend>"]`; parts listed in `not_run`
     give their reason; the evaluation shows when its files are among `files`."""
-    parts = [part_a(b, files, config) for b in part_a_params.BACKENDS]
+    backends = [*part_a_params.BACKENDS, *(b for b in config["part_a"]["backends"]
+                                           if part_a_params.is_dataset(b))]
+    parts = [part_a(b, files, config) for b in backends]
     parts.append(part_b(files, config))
     if "classifier_info" in files:
         parts.append(evaluation(files, config))

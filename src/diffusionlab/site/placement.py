@@ -16,6 +16,11 @@ from .catalogue import part_spec
 # Part A's backends (diffusionlab.part_a.item_params.BACKENDS) as the write-up names them.
 BACKEND_NAMES = {"deepfloyd": "DeepFloyd IF", "mnist": "MNIST class-conditioned UNet"}
 
+
+def backend_name(backend: str) -> str:
+    """A backend as the write-up names it; a deep dive data set's by the data set."""
+    return BACKEND_NAMES.get(backend, f"{backend} class-conditioned UNet (deep dive)")
+
 # Part A's figures by file stem (diffusionlab.part_a.item_params.figures; numbered items such as
 # "anagram_2" by their kind): section, caption kind (templates/captions.yaml) and, where it is
 # not the figure's own stem, the job whose settings (part_a.item_params.job_args) made the figure.
@@ -69,4 +74,4 @@ def section_title(part: str, key: str) -> str:
 def category(part: str, backend: str | None = None) -> str:
     """"A", "mnist" -> "Part A · MNIST class-conditioned UNet"; "B" -> "Part B"."""
     name = part_spec(part).short
-    return f"{name} · {BACKEND_NAMES[backend]}" if backend else name
+    return f"{name} · {backend_name(backend)}" if backend else name
