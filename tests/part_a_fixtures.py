@@ -129,3 +129,17 @@ class RampBackend(DenoiserBackend):
 
     def text_to_image(self, cond, uncond, num_inference_steps, guidance, generator):
         raise NotImplementedError("the ramp backend has no sampler of its own")
+
+
+def tiny_class_checkpoint(path: Path, class_names: list[str], channels: int = 3, size: int = 32,
+                          num_steps: int = 30, name: str = "tiny") -> Path:
+    """A randomly initialised class-conditioned course UNet (hidden 4) for `channels`x`size`
+    images of `class_names`, saved as the deep dive's training job saves it (data meta with
+    the data set's name and class names)."""
+    settings = TrainSettings(kind="class", hidden=4, epochs=1, batch_size=2, lr=1e-3, seed=0,
+                             num_steps=num_steps,
+                             model={"channels": channels, "image_size": size,
+                                    "num_classes": len(class_names)})
+    model = new_model(settings).eval()
+    atomic_save(checkpoint(model, settings, 1, {"name": name, "class_names": class_names}), path)
+    return path

@@ -37,7 +37,7 @@ def test_the_reference_config_is_valid_and_uses_the_exercise_prompts(config):
     validate(config, ROOT / "schemas" / "config.schema.yaml")
     item_params.check(config)
     assert set(item_params.prompts(config["part_a"]["deepfloyd"])) == SPEC_PROMPTS
-    assert config["part_a"]["backends"] == ["deepfloyd", "mnist"]
+    assert config["part_a"]["backends"] == ["deepfloyd", "mnist", "fashion"]
 
 
 @pytest.mark.parametrize(
