@@ -21,6 +21,14 @@ REFERENCE_DIGITS = 60_000
 COLUMNS = ["model", "path", "device", "images_per_s", "epochs", "steps", "minutes"]
 
 
+def run_seconds(images_per_s: float, batch: int, epochs: int,
+                digits: int = REFERENCE_DIGITS) -> tuple[int, float]:
+    """Steps and seconds of `epochs` epochs over `digits` images in batches of `batch` at the
+    measured images/s (an epoch's last, partial batch counted as a full one)."""
+    steps = epochs * math.ceil(digits / batch)
+    return steps, steps * batch / float(images_per_s)
+
+
 def project(rows: Sequence[dict], config: dict, digits: int = REFERENCE_DIGITS) -> list[dict]:
     """Per measured row the projected minutes; then, per (device, path), the sum over models.
 
@@ -32,8 +40,7 @@ def project(rows: Sequence[dict], config: dict, digits: int = REFERENCE_DIGITS) 
     for row in rows:
         section = config["part_b"][row["model"]]
         batch, epochs = section["batch_size"], section["epochs"]
-        steps = epochs * math.ceil(digits / batch)
-        seconds = steps * batch / float(row["images_per_s"])
+        steps, seconds = run_seconds(row["images_per_s"], batch, epochs, digits)
         note = "" if int(row["batch"]) == batch else f"measured at batch {row['batch']}"
         item = {"model": row["model"], "path": row["path"], "device": row["device"],
                 "images_per_s": row["images_per_s"], "epochs": epochs, "steps": steps,

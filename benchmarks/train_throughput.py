@@ -131,9 +131,14 @@ def settings_for(config: dict, model: str, path: TrainPath, hidden: int | None =
                  batch_size: int | None = None) -> TrainSettings:
     """The TrainSettings the workflow builds for `model`, with the path's performance switches."""
     raw = train_settings(config, model)
-    raw["checkpoint_epochs"] = tuple(raw["checkpoint_epochs"])
     raw["hidden"] = hidden or raw["hidden"]
     raw["batch_size"] = batch_size or raw["batch_size"]
+    return path_settings(raw, path)
+
+
+def path_settings(raw: dict, path: TrainPath) -> TrainSettings:
+    """TrainSettings of a job's settings (train_settings' fields) on a path's switches."""
+    raw = {**raw, "checkpoint_epochs": tuple(raw["checkpoint_epochs"])}
     return TrainSettings(**raw, channels_last=path.channels_last, autocast_bf16=path.bf16,
                          compile=path.compile)
 
