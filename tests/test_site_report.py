@@ -153,11 +153,20 @@ def evaluation_files(folder: Path, config: dict) -> dict:
 
 
 def test_loss_and_schedule_values(tmp_path):
+    from diffusionlab.site.training_text import COURSE, schedule_text
+
     losses = tmp_path / "losses.csv"
     losses.write_text("epoch,step,loss\n1,0,1.0\n2,1,0.25\n2,2,0.75\n")
     assert exercise.final_loss(str(losses)) == 0.5
-    assert exercise.lr_schedule(None) == "kept constant"
-    assert exercise.lr_schedule(0.1) == "decayed exponentially by a factor 0.1 over training"
+    course = {"lr_schedule": "exponential", "lr_decay_total": 0.1, "ema_decay": None}
+    assert schedule_text(course, course=True) == (
+        "decayed exponentially by a factor 0.1 over training")
+    assert schedule_text({**course, "lr_decay_total": None}) == "kept constant"
+    beyond = schedule_text({**course, "lr_schedule": "onecycle", "ema_decay": 0.999},
+                           course=True)
+    assert beyond.startswith("a one-cycle schedule") and "decay 0.999" in beyond
+    assert beyond.endswith(f"beyond the course: {COURSE}")
+    assert "beyond" not in schedule_text({**course, "ema_decay": 0.999})  # not the exercise
 
 
 def test_manifest_of_the_reference_config(config, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .latent import latent_files, latent_section
 from .manifest import Figure, PartResult, SectionResult, Table, slugify
+from .training_text import schedule_text
 
 ARCH_NAMES = {"course": "course UNet", "unet2d": "diffusers UNet2DModel"}
 KIND_NAMES = {"time": "time-conditioned", "class": "class-conditioned"}
@@ -127,7 +128,7 @@ def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int,
         "beta_start": run["beta_start"], "beta_end": run["beta_end"],
         "variance": {"beta": "βₜ", "posterior": "β̃ₜ"}[run["variance"]],
         "batch_size": run["batch_size"], "epochs": run["epochs"], "lr": run["lr"],
-        "lr_schedule": lr_schedule(run), "seed": seed, "strip_every": strip_every,
+        "lr_schedule": schedule_text(run), "seed": seed, "strip_every": strip_every,
         "num_samples": per_class * classes if per_class else run["num_samples"],
         "per_class": (f", {per_class} per class with guidance γ = {run['guidance']}"
                       if per_class else ""),
@@ -171,14 +172,6 @@ def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int,
     }
     return PartResult("deep", sections, backend=name, slug=f"deep-dive-{slugify(name)}",
                       values=values)
-
-
-def lr_schedule(run: Mapping) -> str:
-    if run["lr_schedule"] == "onecycle":
-        return "one-cycle schedule"
-    if run["lr_decay_total"] is None:
-        return "kept constant"
-    return f"decayed exponentially by a factor {run['lr_decay_total']:g} over training"
 
 
 def report_key(name: str, key: str) -> str:

@@ -23,6 +23,7 @@ from .manifest import Figure, Manifest, PartResult, SectionResult, Table
 from .placement import backend_name, part_a_figure
 from .provenance import Provenance
 from .render import build_site
+from .training_text import schedule_text
 
 VARIANCE = {"beta": "βₜ", "posterior": "β̃ₜ (the posterior variance)"}
 LOSS_NOTE = "Mean training loss over the last epoch: {final_loss:.4f}."
@@ -74,12 +75,6 @@ def final_loss(losses_csv: str) -> float:
     return float(losses.loc[losses["epoch"] == losses["epoch"].max(), "loss"].mean())
 
 
-def lr_schedule(total: float | None) -> str:
-    if total is None:
-        return "kept constant"
-    return f"decayed exponentially by a factor {total:g} over training"
-
-
 def training_values(section: Mapping, losses_csv: str) -> dict:
     """Caption values every training section shares."""
     return {
@@ -107,7 +102,7 @@ def ddpm_section(model: str, section: Mapping, files: Mapping, extra: Mapping) -
         notes=[LOSS_NOTE],
         values={
             **training_values(section, files[f"{model}_losses"]),
-            "lr_schedule": lr_schedule(section["lr_decay_total"]),
+            "lr_schedule": schedule_text(section, course=True),
             **extra,
         },
     )

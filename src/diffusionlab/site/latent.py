@@ -39,8 +39,8 @@ def versus_notes(v: Mapping) -> list[str]:
                   "other sizes, compare their training times below.")
     notes = [
         f"{budget} The latent one diffuses {latent['space']} latents instead of "
-        f"{pixel['space']} pixels and trained at {latent['train_images_per_s']:.0f} images/s against "
-        f"{pixel['train_images_per_s']:.0f} ({latent['train_job_s']:.0f} s against "
+        f"{pixel['space']} pixels and trained at {latent['train_images_per_s']:.0f} images/s "
+        f"against {pixel['train_images_per_s']:.0f} ({latent['train_job_s']:.0f} s against "
         f"{pixel['train_job_s']:.0f} s of job wall time); with the autoencoder's training "
         f"({latent['autoencoder_job_s']:.0f} s) and the encoding ({latent['encode_job_s']:.0f} s) "
         f"its training jobs took {latent['all_training_s']:.0f} s in all.",
