@@ -209,10 +209,14 @@ rule deep_dive_metrics:
     conda:
         CONDA_ENV
     threads: all_cores
+    resources:
+        gpu=1,
     params:
         args=lambda w: {
             "near_copy_rms": config["deep_dive"]["near_copy_rms"],
             "title": deep_dive_title(w.dataset),
+            "fid": deep_dive_runs.fid_setting(config),
+            "device": config["device"],
         },
     script:
         "../scripts/deep_dive_metrics.py"

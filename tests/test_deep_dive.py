@@ -18,6 +18,7 @@ from diffusionlab.deep_dive.draw import draw, strip_steps
 from diffusionlab.deep_dive.figures import class_rows, detailed_figure, sample_grid
 from diffusionlab.deep_dive.metrics import (
     coarse,
+    judge_frechet,
     memorisation,
     memorisation_table,
     nearest,
@@ -78,6 +79,22 @@ def test_schema_names_the_bad_run_setting(edit, key):
     config = merged()
     edit(config["deep_dive"]["models"]["fashion"])
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(config, SCHEMA)
+
+
+@pytest.mark.parametrize("text, setting", [("auto", "auto"), ("off", "off"), ('"off"', "off")])
+def test_the_fid_setting_reads_off_as_yaml_writes_it(text, setting):
+    config = merged()
+    config["deep_dive"]["fid"] = yaml.safe_load(f"fid: {text}")["fid"]  # a bare off is false
+    validate(config, SCHEMA)
+    assert runs.fid_setting(config) == setting
+
+
+@pytest.mark.parametrize("value", ["sometimes", True, None])
+def test_schema_names_a_bad_fid_setting(value):
+    config = merged()
+    config["deep_dive"]["fid"] = value
+    with pytest.raises(ConfigError, match=r"deep_dive\.fid"):
         validate(config, SCHEMA)
 
 
@@ -229,6 +246,7 @@ def test_a_run_of_the_jobs_writes_every_file(photo_run):
     assert drawn["frames"].shape[1] == 2  # the strips' samples only
     metrics = json.loads((folder / "metrics.json").read_text())
     assert "held_out" not in metrics and metrics["psnr_mean"] < 100  # one image: PSNR instead
+    assert metrics["fid"] is None and "no held-out images" in metrics["fid_reason"]
     for name in ("samples.png", "sampling.gif", "nearest.png"):
         assert Image.open(folder / name).size[0] > 20
 
@@ -317,6 +335,90 @@ def test_memorisation_on_fashion_mnist():
     data = prepare({"source": "fashion-mnist", "train_size": 3000, "test_size": 10})
     check_memorisation(as_float(data.train_images), as_float(data.test_images),
                        data.train_labels)
+
+
+def random_judge(in_channels=1, size=16, classes=10):
+    """An untrained judge: its features tell images apart all the same."""
+    from diffusionlab.evaluation.classifier import DigitClassifier
+
+    torch.manual_seed(0)
+    return DigitClassifier((4, 8), 16, classes, in_channels, size).eval()
+
+
+def test_the_judges_frechet_distance_reaches_its_floor_on_training_images():
+    judge, train, test = random_judge(), smooth_images(200, 0), smooth_images(100, 1)
+    same = judge_frechet(judge, train[:40], train, test)
+    assert (same["frechet_samples"], same["frechet_reference"]) == (40, 100)
+    # The floor is the first 40 training images against the whole test split: these samples.
+    assert same["frechet_distance"] == pytest.approx(same["frechet_floor"], rel=1e-9)
+    new = judge_frechet(judge, smooth_images(40, 2), train, test)
+    assert new["frechet_floor"] == same["frechet_floor"]
+    assert new["frechet_distance"] < 3 * new["frechet_floor"]  # new images of the same kind
+    dark = judge_frechet(judge, train[:40] * 0.3, train, test)
+    assert dark["frechet_distance"] > 10 * dark["frechet_floor"]
+    # More samples than training images: both at the training images' count.
+    assert judge_frechet(judge, smooth_images(300, 3), train, test)["frechet_samples"] == 200
+    assert judge_frechet(judge, train[:1], train, test) == {}  # no Gaussian fit of one image
+
+
+@pytest.fixture
+def labelled_set(tmp_path):
+    """The files deep_dive_metrics reads for a class model on a labelled set: the data set,
+    its judge and the guided samples (here darkened test images) of epoch 3."""
+    from diffusionlab.data import save_dataset
+    from diffusionlab.data.dataset import assemble
+    from diffusionlab.evaluation.classifier import save_classifier
+
+    def split(n, seed):
+        return (smooth_images(n, seed) * 255).to(torch.uint8), torch.arange(n) % 2
+
+    data = assemble(split(60, 0), split(30, 1), ["dark", "light"],
+                    {"dataset": "folder", "source": "folder", "root": "test", "name": "toy"})
+    save_dataset(data, tmp_path / "data.pt", tmp_path / "data.json")
+    save_classifier(random_judge(classes=2), tmp_path / "judge.pt")
+    (tmp_path / "judge.json").write_text(json.dumps({"test_accuracy": 0.5}))
+    torch.save({"samples": smooth_images(20, 2) * 0.5, "classes": torch.arange(20) % 2,
+                "epoch": 3}, tmp_path / "samples.pt")
+    return tmp_path
+
+
+def run_metrics(folder, fid):
+    script("deep_dive_metrics").main(
+        folder / "data.pt", folder / "samples.pt", folder / "memorisation.csv",
+        folder / "metrics.json", folder / "nearest.png", 0.05, "toy", judge=folder / "judge.pt",
+        judge_info=folder / "judge.json", fid=fid, device="cpu")
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_metrics_without_inception_weights_record_the_reason(labelled_set, monkeypatch, capsys):
+    from diffusionlab.evaluation import fid
+
+    monkeypatch.setenv("TORCH_HOME", str(labelled_set / "torch"))
+    monkeypatch.setattr(fid, "weights_url", lambda: "http://127.0.0.1:9/inception.pth")
+    m = run_metrics(labelled_set, "auto")
+    assert m["fid"] is None and m["fid_floor"] is None
+    assert m["fid_reason"].startswith("Inception weights not available offline: ")
+    assert f"no standard FID: {m['fid_reason']}" in capsys.readouterr().out
+    # The judge's Frechet distance all the same: 20 samples, 20 training images, 30 test images.
+    assert (m["frechet_samples"], m["frechet_reference"], m["judged_samples"]) == (20, 30, 20)
+    assert m["frechet_distance"] > m["frechet_floor"] > 0
+    assert run_metrics(labelled_set, "off")["fid_reason"] == "deep_dive.fid is off."
+
+
+def test_metrics_with_a_feature_network_record_the_fid(labelled_set, monkeypatch):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from diffusionlab.evaluation import fid
+
+    def metric(device):  # 2x2 block means of RGB images stand in for Inception's features
+        blocks = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten())
+        return FrechetInceptionDistance(feature=blocks, normalize=True,
+                                        reset_real_features=False).to(device), None
+
+    monkeypatch.setattr(fid, "inception_metric", metric)
+    m = run_metrics(labelled_set, "auto")
+    assert m["fid_reason"] is None and m["fid_images"] == 20
+    assert m["fid"] > 10 * m["fid_floor"] > 0  # darkened samples against real images
 
 
 def test_psnr_clamps_and_measures():

@@ -2,12 +2,18 @@
 
 Distances are RMS pixel distances between float images in [0, 1]: sqrt(mean((a - b)^2)) over
 all pixels and channels, so one threshold reads the same at every image size and channel count.
+Fidelity of a labelled set's samples: the Frechet distance in its judge's features to the test
+split, beside its floor (as many training images); the standard FID is evaluation.fid's.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 import torch
+
+from ..evaluation.classifier import DigitClassifier, features
+from ..evaluation.frechet import feature_frechet_distance
+from ..evaluation.sample_quality import real_reference
 
 
 def flat(images: torch.Tensor) -> torch.Tensor:
@@ -63,6 +69,21 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Ten
                        held_out_near_copies=near_copy_share(reference[0], threshold),
                        held_out_median_rms=float(reference[0].median()))
     return {"samples": (d, i), "held_out": reference, "summary": summary}
+
+
+def judge_frechet(judge: DigitClassifier, samples: torch.Tensor, train: torch.Tensor,
+                  test: torch.Tensor) -> dict:
+    """The Frechet distance in the judge's features of n samples to the whole test split, and
+    its floor: the first n training images to the same test split (n: the samples, or the
+    training images where fewer). Images float [N, C, H, W] in [0, 1] (samples clamped); no
+    distance for fewer than 2 images (a Gaussian fit needs them)."""
+    n = min(len(samples), len(train))
+    if n < 2 or len(test) < 2:
+        return {}
+    reference, floor = real_reference(judge, train, test, n)
+    distance = feature_frechet_distance(features(judge, samples[:n].clamp(0, 1)), reference)
+    return {"frechet_distance": distance, "frechet_floor": floor, "frechet_samples": n,
+            "frechet_reference": len(test)}
 
 
 def memorisation_table(result: dict, sample_classes: torch.Tensor,

@@ -45,6 +45,12 @@ def latent_run_settings(config: dict, name: str) -> dict:
             "sample_epochs": [e for e in settings["sample_epochs"] if e <= epochs]}
 
 
+def fid_setting(config: dict) -> str:
+    """deep_dive.fid as the metrics job takes it: auto or off (YAML reads a bare `off` as
+    false, which the schema allows for it)."""
+    return "off" if config["deep_dive"]["fid"] in (False, "off") else "auto"
+
+
 def spec_options(settings: dict) -> dict:
     """The model spec's architecture settings of a run (model_spec's keyword arguments)."""
     return {k: settings[k] for k in MODEL_KEYS if k in settings}
