@@ -5,7 +5,7 @@ its coarse layout and its detail still are from the finished sample at each step
 import torch
 
 from diffusionlab.deep_dive.figures import detailed_figure, summary_figure
-from diffusionlab.deep_dive.metrics import settling
+from diffusionlab.deep_dive.settling import settling
 from diffusionlab.jobrunner import named, run_job
 from diffusionlab.part_b import plot_losses
 

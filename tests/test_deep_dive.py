@@ -17,14 +17,13 @@ from diffusionlab.deep_dive import runs
 from diffusionlab.deep_dive.draw import draw, strip_steps
 from diffusionlab.deep_dive.figures import class_rows, detailed_figure, sample_grid
 from diffusionlab.deep_dive.metrics import (
-    coarse,
     judge_frechet,
     memorisation,
     memorisation_table,
     nearest,
     psnr,
-    settling,
 )
+from diffusionlab.deep_dive.settling import coarse, settling
 from diffusionlab.figures import animation
 from diffusionlab.jobrunner import UserError
 from diffusionlab.training import TrainSettings, load_checkpoint, read_checkpoint, train

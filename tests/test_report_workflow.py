@@ -185,10 +185,14 @@ def edited(path: Path):
 def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
     """evaluation/frechet.py is reached by scripts/evaluation_metrics.py, through
     evaluation/sample_quality.py: its jobs (the denoiser's too: same script, and the graph
-    counts every job of a script alike), what reads their tables, and the report; and by
-    scripts/latent_versus.py, through latent_versus.py: the pixel-versus-latent job."""
+    counts every job of a script alike), what reads their tables, and the report; by
+    scripts/latent_versus.py, through latent_versus.py: the pixel-versus-latent job; and by
+    scripts/deep_dive_metrics.py, through deep_dive/metrics.py: the deep dive's metrics, pixel
+    and latent (not its figures: the strips' table lives in deep_dive/settling.py)."""
     snakefile, workdir = run
-    models = ci_config()["evaluation"]["sampler_steps"]["models"]
+    config = ci_config()
+    models = config["evaluation"]["sampler_steps"]["models"]
+    latent = [{"dataset": d} for d in config["latent"]["run"]]
     expected = (
         jobs("evaluate_denoiser")
         | jobs("evaluate_checkpoints", {"model": "time"}, {"model": "class"})
@@ -196,7 +200,9 @@ def test_a_module_reruns_exactly_the_jobs_whose_script_can_import_it(run):
         | jobs("evaluate_guidance")
         | jobs("evaluate_target_samples", {"model": "time"}, {"model": "class"})
         | jobs("evaluation_targets")
-        | jobs("latent_versus", *({"dataset": d} for d in ci_config()["latent"]["run"]))
+        | jobs("deep_dive_metrics", *({"dataset": d} for d in config["deep_dive"]["run"]))
+        | jobs("latent_metrics", *latent)
+        | jobs("latent_versus", *latent)
         | REPORT
     )
     with edited(snakefile.parent / "src" / "diffusionlab" / "evaluation" / "frechet.py"):
