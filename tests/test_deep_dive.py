@@ -2,6 +2,7 @@
 figures (clamped pixels), memorisation and PSNR, and its rules scoped by data set."""
 
 import copy
+import html
 import json
 from pathlib import Path
 
@@ -546,26 +547,48 @@ def test_the_site_has_a_page_per_data_set(tmp_path):
         "epoch": 8, "near_copy_rms": 0.05, "samples": 40, "sample_near_copies": 0.0,
         "sample_median_rms": 0.21, "held_out": 40, "held_out_near_copies": 0.0,
         "held_out_median_rms": 0.15, "judge_test_accuracy": 0.87, "class_accuracy": 0.725,
-        "judged_samples": 40})
+        "judged_samples": 40, "frechet_distance": 12.5, "frechet_floor": 2.5,
+        "frechet_samples": 40, "frechet_reference": 1000, "fid": None, "fid_floor": None,
+        "fid_images": 40, "fid_reason": "Inception weights not available offline: "
+        "/home/{user}/w.pth is missing."})
     cat = {**meta, "dataset": "image", "source": "image", "root": "skimage:chelsea",
            "image_shape": [3, 32, 32], "channels": 3, "class_names": ["chelsea"]}
     files |= run_files(tmp_path / "cat", "cat", runs_config["cat"], cat, {
         "epoch": 12, "near_copy_rms": 0.05, "samples": 16, "sample_near_copies": 1.0,
-        "sample_median_rms": 0.01, "psnr_mean": 31.5, "psnr_min": 25.0, "psnr_max": 35.0})
+        "sample_median_rms": 0.01, "psnr_mean": 31.5, "psnr_min": 25.0, "psnr_max": 35.0,
+        "fid": None, "fid_reason": "deep_dive.fid is off."})
     parts = deep_dive_parts(files, config)
     assert [p.page_slug for p in parts] == ["deep-dive-cat", "deep-dive-fashion"]
     build_site(Manifest(parts), tmp_path / "site",
                Provenance(config=config, data_meta=meta, device="cpu", benchmarks=[]))
-    fashion = (tmp_path / "site" / "deep-dive-fashion.html").read_text()
+    fashion = html.unescape((tmp_path / "site" / "deep-dive-fashion.html").read_text())
     for text in ("What appears first while sampling?", "reads 72% of the 40 guided samples",
                  "4 per class with guidance γ = 5.0", "2 classes (T-shirt/top, Bag)",
                  "Reference: 0% of 40 held-out test images", "hidden width D = 32",
                  "t = 285 … 0, every 15 steps", "coarse layout left</th>",
                  "the coarse layout is halfway to its final state (at most 50% of its first "
                  "distance left) from t = 150 on, the detail from t = 15 on: the layout comes "
-                 "first.", "closer to it than RMS 0.05 (a PSNR of 26 dB)"):
+                 "first.", "closer to it than RMS 0.05 (a PSNR of 26 dB)",
+                 "Fréchet distance in the judge's features of 40 guided samples to the 1000 "
+                 "test images: 12.5; its floor, 40 training images to the same test images: 2.5 "
+                 "(5.0 times the floor).", "The standard FID could not be computed: Inception "
+                 "weights not available offline: /home/{user}/w.pth is missing."):
         assert text in fashion, text
+    fidelity = fashion.split('id="s-fidelity"')[1].split('id="s-memorisation"')[0]
+    assert "D.5" in fidelity and "reads 72%" in fidelity and "times the floor" in fidelity
     page = (tmp_path / "site" / "deep-dive-cat.html").read_text()
     assert "PSNR of the samples to the training image: 31.5 dB" in page
-    assert "one class (chelsea)" in page and "held-out" not in page.split("D.5")[-1].split(
+    assert "The standard FID was not computed: deep_dive.fid is off." in page
+    assert "one class (chelsea)" in page and "held-out" not in page.split("D.6")[-1].split(
         "<table")[0]
+
+
+def test_the_fidelity_notes_give_the_fid_and_its_floor():
+    from diffusionlab.site.deep_dive import fidelity_notes
+
+    (note,) = fidelity_notes({"fid": 150.25, "fid_floor": 40.5, "fid_images": 60,
+                              "fid_reason": None})
+    assert note.startswith("Standard FID (Inception-v3 pool features) of 60 samples to 60 test "
+                           "images: 150.2; its floor, 60 training images to the same test "
+                           "images: 40.5.")
+    assert fidelity_notes({"samples": 4}) == []  # metrics written before the FID

@@ -115,8 +115,10 @@ PARTS: tuple[PartSpec, ...] = (
             SectionSpec("training", "Training", number="D.2"),
             SectionSpec("samples", "Samples over training", number="D.3"),
             SectionSpec("sampling", "Summary and detailed sampling", number="D.4"),
-            SectionSpec("memorisation", "Memorisation: new images or copies?", number="D.5"),
-            SectionSpec("latent", "Pixel versus latent", number="D.6"),
+            SectionSpec("fidelity", "Fidelity: the judge's Fréchet distance and the FID",
+                        number="D.5"),
+            SectionSpec("memorisation", "Memorisation: new images or copies?", number="D.6"),
+            SectionSpec("latent", "Pixel versus latent", number="D.7"),
         ),
     ),
 )

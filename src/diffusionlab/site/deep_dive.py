@@ -99,15 +99,40 @@ def metrics_notes(m: Mapping) -> list[str]:
                      f"test images lie as close to a training image (median RMS distance "
                      f"{m['held_out_median_rms']:.3f}). Samples much closer than the held-out "
                      "images are copies; as close or farther, new images of the same kind.")
+    if "psnr_mean" in m:
+        notes.append(f"PSNR of the samples to the training image: {m['psnr_mean']:.1f} dB on "
+                     f"average ({m['psnr_min']:.1f} to {m['psnr_max']:.1f} dB). One image "
+                     "repeated is all this model has seen: reproducing it is success.")
+    return notes
+
+
+def fidelity_notes(m: Mapping) -> list[str]:
+    """The judge's reading and Frechet distance of a labelled set's samples, and the standard
+    FID or why it is missing (the reason as the value fid_reason: it is text from outside)."""
+    notes = []
     if "class_accuracy" in m:
         notes.append(f"The data set's judge (part B's classifier trained on its training split; "
                      f"test accuracy {m['judge_test_accuracy']:.1%}) reads "
                      f"{m['class_accuracy']:.0%} of the {m['judged_samples']} guided samples as "
                      "the class asked for.")
-    if "psnr_mean" in m:
-        notes.append(f"PSNR of the samples to the training image: {m['psnr_mean']:.1f} dB on "
-                     f"average ({m['psnr_min']:.1f} to {m['psnr_max']:.1f} dB). One image "
-                     "repeated is all this model has seen: reproducing it is success.")
+    if "frechet_distance" in m:
+        n = m["frechet_samples"]
+        notes.append(f"Fréchet distance in the judge's features of {n} guided samples to the "
+                     f"{m['frechet_reference']} test images: {m['frechet_distance']:.4g}; its "
+                     f"floor, {n} training images to the same test images: "
+                     f"{m['frechet_floor']:.4g}"
+                     + (f" ({m['frechet_distance'] / m['frechet_floor']:.1f} times the floor)."
+                        if m["frechet_floor"] > 0 else "."))
+    if m.get("fid") is not None:
+        n = m["fid_images"]
+        notes.append(f"Standard FID (Inception-v3 pool features) of {n} samples to {n} test "
+                     f"images: {m['fid']:.4g}; its floor, {n} training images to the same test "
+                     f"images: {m['fid_floor']:.4g}. Published FIDs use 50,000 samples: at {n} "
+                     "the distance is much larger, and only its floor gives it a scale.")
+    elif "fid" in m:
+        off = m["fid_reason"].startswith("deep_dive.fid is off")
+        notes.append("The standard FID " + ("was not computed" if off else
+                                            "could not be computed") + ": {fid_reason}")
     return notes
 
 
@@ -159,6 +184,10 @@ def deep_dive_part(name: str, files: Mapping, run: Mapping, seed: int,
                     "strips": run["strips"], "strip_first": (T - 1) // strip_every
                     * strip_every, "last_epoch": epochs[-1], "settled": SETTLED},
         ),
+        "fidelity": SectionResult(
+            notes=fidelity_notes(metrics), values={"fid_reason": metrics.get("fid_reason")},
+            not_run=None if fidelity_notes(metrics) else "The run's metrics hold neither a "
+            "judge's reading nor a FID (written before the deep dive measured them)."),
         "memorisation": SectionResult(
             figures=[Figure(files["nearest"], kind="nearest")],
             tables=[Table(files["memorisation"], kind="table", labels=MEMORISATION_LABELS,
