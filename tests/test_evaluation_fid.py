@@ -70,6 +70,15 @@ class BrokenLibrary:
             raise RuntimeError("invalid load key, 'n'.\nmore lines of the error")
 
 
+def test_a_server_that_answers_with_an_error_status_is_reachable(monkeypatch):
+    def forbidden(request, timeout):
+        assert request.get_method() == "HEAD" and timeout == 0.5
+        raise fid.urllib.error.HTTPError(request.full_url, 403, "Forbidden", {}, None)
+
+    monkeypatch.setattr(fid.urllib.request, "urlopen", forbidden)
+    assert fid.unreachable(NOWHERE, seconds=0.5) is None
+
+
 def test_cached_weights_are_used_without_probing_and_a_broken_file_is_named(monkeypatch,
                                                                             empty_hub, capfd):
     def probe(url, seconds=fid.PROBE_SECONDS):

@@ -15,6 +15,7 @@ the network resizes to 299 x 299 itself.
 from __future__ import annotations
 
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,8 +47,9 @@ def one_line(err: BaseException) -> str:
 
 
 def unreachable(url: str, seconds: float = PROBE_SECONDS) -> str | None:
-    """None when url answers a HEAD request within seconds, else why not (one line).
+    """None when url's server answers a HEAD request within seconds, else why not (one line).
 
+    Any HTTP answer counts, an error status too: the download itself then says what is wrong.
     The request runs in a daemon thread the caller waits for at most `seconds`: a name lookup
     that hangs (which urllib's timeout does not cover) cannot hold the job."""
     outcome: dict[str, str | None] = {}
@@ -57,7 +59,9 @@ def unreachable(url: str, seconds: float = PROBE_SECONDS) -> str | None:
             with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"),
                                         timeout=seconds):
                 outcome["error"] = None
-        except Exception as err:  # any failure means: not reachable
+        except urllib.error.HTTPError:
+            outcome["error"] = None
+        except Exception as err:  # any other failure means: not reachable
             outcome["error"] = one_line(err)
 
     thread = threading.Thread(target=probe, daemon=True)
