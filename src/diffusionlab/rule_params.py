@@ -10,8 +10,8 @@ import math
 
 from .config import ConfigError
 from .part_a.images import MNIST_PREFIX, source_problem
+from .part_a.item_params import is_dataset, section_key
 from .part_a.item_params import section as part_a_section
-from .part_a.item_params import section_key
 
 # Part B models: file-name stem -> (config section, UNet kind)
 MODELS = {"denoiser": "unconditional", "time": "time", "class": "class"}
@@ -165,6 +165,8 @@ def _part_a_problems(part_a: dict, test_digits: int | None) -> list[tuple[str, s
     """Image sources and inpainting boxes of the backends in part_a.backends."""
     problems = []
     for backend in part_a["backends"]:
+        if is_dataset(backend) and backend not in part_a.get("datasets", {}):
+            continue  # an unknown backend: part_a.item_params.check names it
         section = part_a_section(part_a, backend)
         key = f"part_a.{section_key(backend)}"
         for name, source in section["images"].items():

@@ -223,18 +223,20 @@ def prompt_keys(settings: dict) -> list[tuple[str, str]]:
     return keys
 
 
-def _check_dataset(config: dict, backend: str) -> None:
-    """A data set backend is a class run of the deep dive with settings under part_a.datasets;
-    its prompts name classes of its data set where the source fixes them."""
+def _check_dataset(config: dict, backend: str, index: int) -> None:
+    """A data set backend (part_a.backends[index]) is a class run of the deep dive with settings
+    under part_a.datasets; its prompts name classes of its data set where the source fixes
+    them."""
     run = config.get("deep_dive", {}).get("run", [])
+    key = f"backends[{index}]"
     if backend not in run:
-        _fail("backends", f"{backend!r} is neither deepfloyd, mnist nor a run of deep_dive.run "
+        _fail(key, f"{backend!r} is neither deepfloyd, mnist nor a run of deep_dive.run "
               f"(runs: {', '.join(run) or 'none'})")
     if config["deep_dive"]["models"][backend]["kind"] != "class":
-        _fail("backends", f"{backend!r}: part A needs a class-conditioned model "
+        _fail(key, f"{backend!r}: part A needs a class-conditioned model "
               f"(deep_dive.models.{backend}.kind: class)")
     if backend not in config["part_a"].get("datasets", {}):
-        _fail("backends", f"{backend!r} has no settings under part_a.datasets")
+        _fail(key, f"{backend!r} has no settings under part_a.datasets")
     names = known_class_names(config["datasets"][backend])
     if names is None:
         return
@@ -248,9 +250,9 @@ def _check_dataset(config: dict, backend: str) -> None:
 def check(config: dict) -> None:
     """Checks across keys that the schema cannot express; raises ConfigError."""
     part_a = config["part_a"]
-    for backend in part_a["backends"]:
+    for index, backend in enumerate(part_a["backends"]):
         if is_dataset(backend):
-            _check_dataset(config, backend)
+            _check_dataset(config, backend, index)
         settings, key = section(part_a, backend), section_key(backend)
         steps = num_steps(config, backend)
         timesteps = strided_timesteps(steps, part_a["stride"])
