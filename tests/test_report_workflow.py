@@ -147,9 +147,11 @@ def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
 
 def test_an_sdedit_setting_reruns_the_sdedit_jobs(run):
     snakefile, workdir = run
+    backends = ci_config()["part_a"]["backends"]  # i_starts is every backend's
     expected = (
-        jobs("part_a_edits", *({"backend": "mnist", "edit": e} for e in part_a_params.EDITS))
-        | jobs("evaluate_sdedit")  # SDEdit's metrics, at every i_start
+        jobs("part_a_edits", *({"backend": b, "edit": e}
+                               for b in backends for e in part_a_params.EDITS))
+        | jobs("evaluate_sdedit")  # SDEdit's metrics (MNIST's), at every i_start
         | REPORT
     )
     assert scheduled(snakefile, workdir, {"part_a": {"i_starts": [2, 6]}}) == expected
