@@ -270,6 +270,9 @@ def test_bf16_sampling_stays_close_to_fp32(kind, mnist, tmp_path):
     extra = (torch.eye(10)[:4],) if kind == "class" else ()
     assert fast(x, t, *extra).dtype == torch.float32
     assert not torch.equal(fast(x, t, *extra), plain(x, t, *extra))  # bf16 did run
+    # bf16 convolutions run channels-last (weights and image batches) at full speed
+    convs = [m.weight for m in fast.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
     sampler = {"num_steps": 30, "method": "ddpm", "guidance": 5.0,
                "classes": balanced_classes(20) if kind == "class" else None}
     images = [generate(m, s.schedule(), 20, seed=0, batch_size=20, **sampler)
