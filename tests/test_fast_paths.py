@@ -244,6 +244,13 @@ def test_sampling_throughput_runs():
     assert [(r["model"], r["precision"]) for r in rows] == [
         ("time", "fp32"), ("time", "bf16"), ("class", "fp32"), ("class", "bf16")]
     assert all(r["samples"] == 40 and r["steps"] == 2 and r["seconds"] > 0 for r in rows)
+    rows = sampling_throughput.main(["--num-steps", "2", "--hidden", "4", "--devices", "cpu",
+                                     "--threads", "1", "--warmup-steps", "0", "--precisions",
+                                     "bf16", "--batch-sizes", "20", "30"])
+    assert [(r["model"], r["samples"]) for r in rows] == [
+        ("time", 20), ("time", 30), ("class", 20), ("class", 30)]
+    assert all(r["sample_steps_per_s"] == pytest.approx(r["samples"] * 2 / r["seconds"], rel=0.02,
+                                                        abs=1) for r in rows)
 
 
 def test_end_to_end_copies_the_workflow_without_results():
