@@ -1,11 +1,11 @@
-"""The prompts of the MNIST backend: "a handwritten D" for a digit D, "" for no class."""
+"""The prompts of the MNIST backend: its classes are the digits "0" to "9", read as any class
+model's prompts are (class_prompts: "7", "a handwritten 7"); "" is no class. Torch-free."""
 
 from __future__ import annotations
 
-import re
+from .class_prompts import prompt_class
 
-DIGIT_PROMPT = re.compile(r"a handwritten ([0-9])")
-GRAMMAR = "prompts 'a handwritten D' with D one digit 0-9, or the null prompt ''"
+DIGITS = tuple(str(d) for d in range(10))
 
 
 def digit_prompt(digit: int) -> str:
@@ -14,9 +14,4 @@ def digit_prompt(digit: int) -> str:
 
 def prompt_digit(prompt: str) -> int | None:
     """The digit a prompt asks for, None for the null prompt; ValueError for anything else."""
-    if prompt == "":
-        return None
-    match = DIGIT_PROMPT.fullmatch(prompt)
-    if match is None:
-        raise ValueError(f"the MNIST backend understands {GRAMMAR}, not {prompt!r}")
-    return int(match.group(1))
+    return prompt_class(prompt, DIGITS, "the MNIST backend")

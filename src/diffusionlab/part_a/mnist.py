@@ -6,8 +6,8 @@ The "text" of such a model is a class: prompts name one of its data set's classe
 vector the model was trained with (p_uncond). The checkpoint gives everything else: the image
 shape (channels, size), the classes (its data meta's class_names) and the linear-beta DDPM
 schedule; images are in [0, 1] (the models' own space) and reverse steps add fixed-variance
-noise (beta_t by default). `MNISTBackend` is part B's model as the exercise has always read
-it: prompts "a handwritten 7" (digit_prompts), 1x28x28 digits, T = part_b.schedule.num_steps.
+noise (beta_t by default). `MNISTBackend` is part B's model, named "mnist": its classes are the
+digits (digit_prompts: "a handwritten 7", "7"), 1x28x28, T = part_b.schedule.num_steps.
 """
 
 from __future__ import annotations
@@ -27,19 +27,10 @@ from ..unet import one_hot
 from .backend import DenoiserBackend, PromptError
 from .class_prompts import prompt_class
 from .denoise import sample
-from .digit_prompts import prompt_digit
 from .guidance import guided
 from .images import load_image, to_tensor
 
 NUM_CLASSES = 10
-
-
-def parse_prompt(prompt: str) -> int | None:
-    """The digit a prompt asks for, None for the null prompt ""; PromptError otherwise."""
-    try:
-        return prompt_digit(prompt)
-    except ValueError as err:
-        raise PromptError(str(err)) from err
 
 
 class ClassBackend(DenoiserBackend):
@@ -125,7 +116,7 @@ class ClassBackend(DenoiserBackend):
 
 
 class MNISTBackend(ClassBackend):
-    """Part B's class-conditioned MNIST UNet: prompts "a handwritten D" only."""
+    """Part B's class-conditioned MNIST UNet (its checkpoint's classes are the digits)."""
 
     name = "mnist"
 
@@ -135,9 +126,6 @@ class MNISTBackend(ClassBackend):
         precision: str = "fp32", name: str | None = None,
     ) -> MNISTBackend:
         return super().from_checkpoint(path, device, variance, precision, name or cls.name)
-
-    def class_index(self, prompt: str) -> int | None:
-        return parse_prompt(prompt)
 
 
 # Hand-drawn digits: strokes in a unit box (x right, y down), drawn as polylines.
