@@ -30,7 +30,6 @@ rule latent_autoencoder:
             "autoencoder": latent_settings(w)["autoencoder"],
             "training": latent_settings(w)["training"],
             "ddpm_model": deep_dive_runs.spec_options(deep_dive_settings(w)),
-            "channels_last": config["performance"]["channels_last"],
             "seed": config["seed"],
             "device": config["device"],
             "workdir": f"results/latent/{w.dataset}/autoencoder_resume",

@@ -17,7 +17,7 @@ from diffusionlab.training import discard_resume_state, files_digest, write_loss
 
 def main(name: str, threads: int, data: str, code: list[str], checkpoint: str,
          losses_csv: str, info_json: str, *, autoencoder: dict, training: dict,
-         ddpm_model: dict, channels_last: bool, seed: int, device: str, workdir: str) -> None:
+         ddpm_model: dict, seed: int, device: str, workdir: str) -> None:
     set_threads(threads)
     dev = pick_device(device)
     dataset = load_dataset(data)
@@ -25,16 +25,14 @@ def main(name: str, threads: int, data: str, code: list[str], checkpoint: str,
     try:
         spec = checked_spec({**autoencoder, "channels": channels, "image_size": size,
                              "latent_multiple": latent_multiple(ddpm_model)})
-        s = AutoencoderSettings(**training, seed=seed,
-                                channels_last=channels_last)
+        s = AutoencoderSettings(**training, seed=seed)
     except ConfigError as err:
         raise ConfigError(f"config key latent.models.{name}: {err}") from err
     result = train_autoencoder(s, spec, dataset.train_images, workdir, dev, dataset.meta,
                                code=files_digest([*code, __file__]))
     atomic_save(result["checkpoint"], checkpoint)
     write_losses(result["losses"], losses_csv)
-    write_json({"settings": training, "seed": seed, "spec": spec,
-                "channels_last": s.channels_last, "data": dataset.meta,
+    write_json({"settings": training, "seed": seed, "spec": spec, "data": dataset.meta,
                 "machine": describe(dev)}, info_json)
     discard_resume_state(workdir)  # finished: a rerun Snakemake starts is a fresh training
 

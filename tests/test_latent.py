@@ -93,31 +93,6 @@ def test_the_kl_weight_and_reconstruction_loss_are_used(images, tmp_path):
         assert other["losses"][0][2] != base["losses"][0][2], change
 
 
-def test_channels_last_trains_the_same_autoencoder_in_that_layout(images, tmp_path, monkeypatch):
-    """performance.channels_last (1.4x faster on CPU): weights and images channels-last, the
-    same losses up to rounding."""
-    built = []
-
-    def build(spec):
-        built.append(latent.Autoencoder(latent.checked_spec(spec)))
-        return built[-1]
-
-    monkeypatch.setattr(latent, "build_autoencoder", build)
-    runs = [train_autoencoder(settings(epochs=1, channels_last=layout), TINY, images,
-                              tmp_path / str(layout), progress=False) for layout in (False, True)]
-
-    def spatial_kernels(model):
-        return [m.weight for m in model.modules()
-                if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1)
-                and m.in_channels > 1]  # other kernels are both layouts at once
-
-    plain, fast = spatial_kernels(built[0]), spatial_kernels(built[1])
-    assert plain and not any(w.is_contiguous(memory_format=torch.channels_last) for w in plain)
-    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in fast)
-    losses = [torch.tensor([loss for *_, loss in run["losses"]]) for run in runs]
-    assert torch.allclose(losses[0], losses[1], rtol=1e-3)
-
-
 def test_padding_and_cropping_round_trip_28x28():
     x = torch.rand(3, 2, 28, 28)
     padded = pad(x, 32)
