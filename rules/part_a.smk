@@ -37,7 +37,6 @@ rule part_a_embeddings:
     params:
         model=PART_A["deepfloyd"]["stage_1"],
         prompts=part_a_params.prompts(PART_A["deepfloyd"]),
-        cpu_offload=PART_A["deepfloyd"]["cpu_offload"],
         device=config["device"],
     script:
         "../scripts/part_a_embeddings.py"

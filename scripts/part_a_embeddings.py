@@ -16,5 +16,6 @@ def main(model: str, prompts: list[str], out: str, device: str, cpu_offload: boo
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
+    # cpu_offload is read from the config, not a param: see part_a.item_params.backend_spec
     run_job(main, sm.log[0], sm.params.model, list(sm.params.prompts), sm.output.embeddings,
-            sm.params.device, sm.params.cpu_offload)
+            sm.params.device, sm.config["part_a"]["deepfloyd"]["cpu_offload"])

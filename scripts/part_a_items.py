@@ -7,5 +7,8 @@ from diffusionlab.runtime import set_threads
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
-    run_job(run, sm.log[0], sm.params.job, sm.params.backend, sm.params.device,
+    backend = dict(sm.params.backend)
+    if backend["name"] == "deepfloyd":  # not a param: see item_params.backend_spec
+        backend["cpu_offload"] = sm.config["part_a"]["deepfloyd"]["cpu_offload"]
+    run_job(run, sm.log[0], sm.params.job, backend, sm.params.device,
             dict(sm.input.items()), dict(sm.output.items()), sm.params.args)

@@ -236,6 +236,24 @@ def test_no_job_has_a_path_of_the_checkout_among_its_params(run):
     assert [name for name, text in params if top in text] == []
 
 
+def test_cpu_offload_changes_no_jobs_params(tmp_path):
+    """Where DeepFloyd's models wait between calls (part_a.deepfloyd.cpu_offload) does not
+    change what they compute: turning it on to save GPU memory changes no job's params, which
+    Snakemake would take for a reason to rerun the job and all of part A after it (the report,
+    which prints the whole config, aside)."""
+
+    def params(offload: bool) -> list:
+        overlay = {"part_a": {"backends": ["deepfloyd", "mnist"],
+                              "deepfloyd": {"cpu_offload": offload}}}
+        jobs = dry_run(ROOT / "Snakefile", tmp_path, overlay, forceall=True,
+                       view=lambda job: (job_name(job), repr(job.params)))
+        return sorted(job for job in jobs if job[0] != ("report",))
+
+    off = params(False)
+    assert any(name[0] == "part_a_embeddings" for name, _ in off)
+    assert params(True) == off
+
+
 def test_image_files_and_downloads_are_inputs(run, tmp_path):
     """A local image is an input of the job that prepares it (editing it reruns that job and
     those that read the prepared image); a URL is fetched once by part_a_download, whose

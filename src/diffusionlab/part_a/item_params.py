@@ -121,12 +121,13 @@ def prompts(section: dict) -> list[str]:
 
 
 def backend_spec(config: dict, backend: str) -> dict:
-    """What a job needs to open the backend, apart from its model files (rule inputs)."""
+    """What a job needs to open the backend, apart from its model files (rule inputs) and
+    part_a.deepfloyd.cpu_offload, which the scripts read from the config: a param changes
+    nothing the models compute, yet a changed param reruns a job."""
     if backend == "deepfloyd":
         settings = config["part_a"]["deepfloyd"]
         return {"name": "deepfloyd", "stage_1": settings["stage_1"],
-                "stage_2": settings["stage_2"], "cpu_offload": settings["cpu_offload"],
-                "upsample": settings["upsample"]}
+                "stage_2": settings["stage_2"], "upsample": settings["upsample"]}
     spec = {"name": "mnist", "variance": section(config["part_a"], backend)["variance"],
             "precision": config["performance"]["sample_precision"]}
     if is_dataset(backend):
