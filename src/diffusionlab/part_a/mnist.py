@@ -30,8 +30,6 @@ from .denoise import sample
 from .guidance import guided
 from .images import load_image, to_tensor
 
-NUM_CLASSES = 10
-
 
 class ClassBackend(DenoiserBackend):
     """A class-conditioned UNet of the pipeline, named after its data set (`name`)."""
