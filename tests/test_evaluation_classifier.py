@@ -150,3 +150,26 @@ def test_augmentation_dropout_and_one_cycle_change_training_and_keep_checkpoints
                        probabilities(dropped, x))
     with pytest.raises(ValueError, match="lr_schedule"):
         fit(lr_schedule="cosine")
+
+
+def test_vgg_stages_build_train_and_rebuild_from_their_checkpoint(mnist, tmp_path):
+    """Two 3x3 convolutions with batch norm per stage: other weights, the same interface, and a
+    checkpoint that names its stages (a LeNet loaded with vgg tensors would fail)."""
+    vgg = train_classifier(mnist.train_images[:200], mnist.train_labels[:200], epochs=1,
+                           batch_size=50, lr=1e-2, seed=0, arch="vgg", **TINY)
+    convs = [m for m in vgg.body if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
+        (1, 4, (3, 3)), (4, 4, (3, 3)), (4, 8, (3, 3)), (8, 8, (3, 3))]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in vgg.body) == 4
+    x = mnist.test_images[:37]
+    p = probabilities(vgg, x, batch_size=1000)
+    torch.testing.assert_close(probabilities(vgg, x, batch_size=5), p)  # eval-mode batch norm
+    assert features(vgg, x).shape == (37, 16)
+    save_classifier(vgg, tmp_path / "vgg.pt")
+    assert torch.load(tmp_path / "vgg.pt", weights_only=True)["arch"] == "vgg"
+    assert torch.equal(probabilities(load_classifier(tmp_path / "vgg.pt"), x), p)
+    colour = DigitClassifier(TINY["channels"], TINY["features"], 5, in_channels=3,
+                             image_size=32, arch="vgg")
+    assert colour(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+    with pytest.raises(ValueError, match="arch"):
+        DigitClassifier(arch="resnet")

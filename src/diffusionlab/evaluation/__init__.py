@@ -1,6 +1,6 @@
 """Quantitative evaluation of both parts, one small module per quantity.
 
-- `classifier`: a LeNet-style MNIST classifier, the judge of every metric below;
+- `classifier`: a small CNN (LeNet or VGG stages), the judge of every metric below;
 - `frechet`: the Frechet distance between two Gaussian fits of feature sets;
 - `fid`: the standard FID (torchmetrics' Inception) where its weights can be had, else why not;
 - `denoising`: MSE / PSNR of the one-step denoiser beside non-learned baselines;
