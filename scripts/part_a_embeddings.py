@@ -1,6 +1,7 @@
 """Rule part_a_embeddings: the T5 embedding of every DeepFloyd prompt, computed once."""
 
 from diffusionlab.jobrunner import run_job
+from diffusionlab.part_a.item_params import cpu_offload
 from diffusionlab.runtime import set_threads
 
 
@@ -16,6 +17,5 @@ def main(model: str, prompts: list[str], out: str, device: str, cpu_offload: boo
 if __name__ == "__main__":
     sm = snakemake  # noqa: F821 (injected by Snakemake)
     set_threads(sm.threads)
-    # cpu_offload is read from the config, not a param: see part_a.item_params.backend_spec
     run_job(main, sm.log[0], sm.params.model, list(sm.params.prompts), sm.output.embeddings,
-            sm.params.device, sm.config["part_a"]["deepfloyd"]["cpu_offload"])
+            sm.params.device, cpu_offload(sm.config))

@@ -146,7 +146,8 @@ def test_every_job_runs_on_the_mnist_backend_as_the_rules_run_it(config, tmp_pat
     checkpoint = tiny_mnist_checkpoint(tmp_path / "class.pt")
     for name, source in section["images"].items():
         save_input(resolve_input(source, 28, 1, dark_background=True), tmp_path / f"{name}.png")
-    spec = item_params.backend_spec(config, "mnist")
+    spec = item_params.runtime_backend(config, item_params.backend_spec(config, "mnist"))
+    assert "cpu_offload" not in spec
     for figure, outputs in RULE_OUTPUTS.items():
         images = [tmp_path / f"{n}.png" for n in item_params.job_images(config, "mnist", figure)]
         out = {name: tmp_path / f"{figure}_{name}.{'pt' if name == 'images' else 'png'}"
@@ -171,7 +172,9 @@ def test_deepfloyd_sampling_and_upsampling_jobs(config, tmp_path):
     section["upsample"]["num_inference_steps"] = 2
     embeddings = tmp_path / "embeddings.pt"
     compute_prompt_embeddings(str(stage_1), item_params.prompts(section), embeddings, device="cpu")
-    spec = item_params.backend_spec(config, "deepfloyd")
+    spec = item_params.runtime_backend(config, item_params.backend_spec(config, "deepfloyd"))
+    assert spec["cpu_offload"] is section["cpu_offload"]  # from the config, not a param
+    assert "cpu_offload" not in item_params.backend_spec(config, "deepfloyd")
     files = {"embeddings": embeddings, "images": [], "code": []}
     run("sampling", spec, "cpu", files,
         {"figure": tmp_path / "sampling.png", "images": tmp_path / "sampling.pt"},

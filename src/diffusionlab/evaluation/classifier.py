@@ -134,9 +134,8 @@ def train_classifier(
     mode on `device`.
 
     `arch`: the stages' kind (DigitClassifier); `augment`: each batch through `random_affine`;
-    `dropout` before the read-out; `lr_schedule`
-    constant, or onecycle (torch's OneCycleLR per step, peaking at 3 x lr: lr is the rate
-    of the constant schedule it replaces).
+    `dropout` before the read-out; `lr_schedule` constant, or onecycle (torch's OneCycleLR per
+    step, peaking at 3 x lr: lr is the rate of the constant schedule it replaces).
 
     `on_epoch(epoch, mean_loss, seen)` is called after each epoch (for logs), `seen` being the
     number of images the epoch trained on: all of them, the last batch possibly smaller.

@@ -120,10 +120,20 @@ def prompts(section: dict) -> list[str]:
     return list(dict.fromkeys(prompts + [""]))
 
 
+def cpu_offload(config: dict) -> bool:
+    """part_a.deepfloyd.cpu_offload. Jobs read it from the config, never from a param: it changes
+    nothing the models compute, yet a changed param reruns a job."""
+    return config["part_a"]["deepfloyd"]["cpu_offload"]
+
+
+def runtime_backend(config: dict, spec: dict) -> dict:
+    """A job's backend_spec with the settings no param holds (DeepFloyd's cpu_offload)."""
+    return {**spec, "cpu_offload": cpu_offload(config)} if spec["name"] == "deepfloyd" else spec
+
+
 def backend_spec(config: dict, backend: str) -> dict:
     """What a job needs to open the backend, apart from its model files (rule inputs) and
-    part_a.deepfloyd.cpu_offload, which the scripts read from the config: a param changes
-    nothing the models compute, yet a changed param reruns a job."""
+    cpu_offload (runtime_backend adds it)."""
     if backend == "deepfloyd":
         settings = config["part_a"]["deepfloyd"]
         return {"name": "deepfloyd", "stage_1": settings["stage_1"],
