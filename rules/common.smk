@@ -10,7 +10,13 @@ from diffusionlab.config import ConfigError
 from diffusionlab.deep_dive import runs as deep_dive_runs
 from diffusionlab.part_a import item_params as part_a_params
 from diffusionlab.site import placement
-from diffusionlab.rule_params import MODELS, checkpoint_epochs, train_settings
+from diffusionlab.rule_params import (
+    MODELS,
+    checkpoint_epochs,
+    gpu_slots,
+    job_threads as threads_of_job,
+    train_settings,
+)
 
 DATA = "results/data/mnist.pt"
 DATA_META = "results/data/mnist.json"
@@ -55,6 +61,15 @@ def all_cores(wildcards):
         return workflow.cores
     except WorkflowError:
         return 1
+
+
+def job_threads(wildcards):
+    """Threads of a job that computes with torch (diffusionlab.rule_params.job_threads)."""
+    return threads_of_job(config, all_cores(wildcards))
+
+
+# The `gpu` resource of such a job: 0 on `device: cpu`, where jobs share the cores.
+GPU = gpu_slots(config)
 
 
 def checkpoint(model, epoch):
@@ -234,9 +249,9 @@ def part_a_args(figure):
 
 def part_a_threads(wildcards):
     """Jobs on class models (MNIST, the deep dive's) are small (start-up is most of their
-    time): one thread each lets Snakemake run them side by side. DeepFloyd's take every core
-    they are given."""
-    return all_cores(wildcards) if wildcards.backend == "deepfloyd" else 1
+    time): one thread each lets Snakemake run them side by side. DeepFloyd's take the threads of
+    any large job."""
+    return job_threads(wildcards) if wildcards.backend == "deepfloyd" else 1
 
 
 def part_a_backend(wildcards):

@@ -41,9 +41,9 @@ rule deep_dive_train:
         dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=8000,
         runtime=240,
     params:
@@ -96,9 +96,9 @@ rule deep_dive_sample:
         dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=lambda w: {
             **deep_dive_runs.sampling_settings(config, w.dataset),
@@ -173,9 +173,9 @@ rule deep_dive_judge:
         dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args={
             "judge": config["deep_dive"]["judge"],
@@ -208,9 +208,9 @@ rule deep_dive_metrics:
         dataset=DEEP_DIVE_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=lambda w: {
             "near_copy_rms": config["deep_dive"]["near_copy_rms"],

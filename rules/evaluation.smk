@@ -20,9 +20,9 @@ rule train_classifier:
         "results/benchmarks/evaluation_train_classifier.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args={
             "classifier": EVAL["classifier"],
@@ -57,9 +57,9 @@ rule evaluate_denoiser:
         "results/benchmarks/evaluation_denoiser.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="denoising",
         args={
@@ -109,9 +109,9 @@ rule evaluate_checkpoints:
         model="time|class",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="checkpoints",
         args=lambda w: {
@@ -149,9 +149,9 @@ rule evaluate_sampler_steps:
         model="time|class",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="sampler_steps",
         args=lambda w: {
@@ -187,9 +187,9 @@ rule evaluate_guidance:
         "results/benchmarks/evaluation_guidance.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="guidance",
         args={
@@ -237,9 +237,9 @@ if EVAL_PART_A_FILES:
             "results/benchmarks/evaluation_illusions.tsv"
         conda:
             CONDA_ENV
-        threads: all_cores
+        threads: job_threads
         resources:
-            gpu=1,
+            gpu=GPU,
         params:
             job="illusions",
             args=eval_part_a.illusion_args(config),
@@ -266,9 +266,9 @@ if EVAL_PART_A_FILES:
             "results/benchmarks/evaluation_sdedit.tsv"
         conda:
             CONDA_ENV
-        threads: all_cores
+        threads: job_threads
         resources:
-            gpu=1,
+            gpu=GPU,
         params:
             job="sdedit",
             args=eval_part_a.sdedit_args(config),
@@ -301,9 +301,9 @@ rule evaluate_target_samples:
         model="time|class",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="target_samples",
         args=lambda w: {

@@ -20,9 +20,9 @@ rule latent_autoencoder:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=8000,
         runtime=240,
     params:
@@ -77,9 +77,9 @@ rule latent_reconstruction:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=lambda w: {
             "shown": latent_settings(w)["reconstructions"],
@@ -108,9 +108,9 @@ rule latent_encode:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=lambda w: {
             "batch_size": latent_settings(w)["encode_batch_size"],
@@ -136,9 +136,9 @@ rule latent_train:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=8000,
         runtime=240,
     params:
@@ -188,9 +188,9 @@ rule latent_sample:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=lambda w: {
             **deep_dive_runs.sampling_settings(config, w.dataset),
@@ -280,7 +280,7 @@ rule latent_versus:
         dataset=LATENT_NAMES,
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     params:
         args=lambda w: {
             "epochs": {

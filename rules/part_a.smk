@@ -31,9 +31,9 @@ rule part_a_embeddings:
         "results/benchmarks/part_a_deepfloyd_embeddings.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         model=PART_A["deepfloyd"]["stage_1"],
         prompts=part_a_params.prompts(PART_A["deepfloyd"]),
@@ -98,7 +98,7 @@ rule part_a_sampling:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="sampling",
         backend=part_a_backend,
@@ -128,7 +128,7 @@ rule part_a_upsampling:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="upsampling",
         backend=part_a_backend,
@@ -154,7 +154,7 @@ rule part_a_forward:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="forward",
         backend=part_a_backend,
@@ -181,7 +181,7 @@ rule part_a_denoising:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="denoising",
         backend=part_a_backend,
@@ -211,7 +211,7 @@ rule part_a_iterative:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="iterative",
         backend=part_a_backend,
@@ -239,7 +239,7 @@ rule part_a_samples:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="samples",
         backend=part_a_backend,
@@ -267,7 +267,7 @@ rule part_a_edits:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="edits",
         backend=part_a_backend,
@@ -294,7 +294,7 @@ rule part_a_inpainting:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="inpainting",
         backend=part_a_backend,
@@ -323,7 +323,7 @@ rule part_a_illusion:
         CONDA_ENV
     threads: part_a_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job=lambda w: "hybrid" if w.illusion == "hybrid" else "anagram",
         backend=part_a_backend,

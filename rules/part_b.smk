@@ -19,11 +19,13 @@ for model in MODELS:
             f"logs/part_b/train_{model}.log",
         benchmark:
             f"results/benchmarks/train_{model}.tsv"
+        # The longest jobs of the exercise first, where jobs run side by side (device: cpu).
+        priority: 10
         conda:
             CONDA_ENV
-        threads: all_cores
+        threads: job_threads
         resources:
-            gpu=1,
+            gpu=GPU,
             mem_mb=8000,
             runtime=120,
         params:
@@ -104,9 +106,9 @@ rule denoiser_results:
         "results/benchmarks/denoiser_results_epoch{epoch}.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="denoiser_results",
         args={
@@ -135,9 +137,9 @@ rule denoiser_ood:
         "results/benchmarks/denoiser_ood.tsv"
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         job="ood",
         args={
@@ -175,9 +177,9 @@ rule sample:
         model="time|class",
     conda:
         CONDA_ENV
-    threads: all_cores
+    threads: job_threads
     resources:
-        gpu=1,
+        gpu=GPU,
     params:
         args=sampling_args,
     script:

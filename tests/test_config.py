@@ -11,6 +11,8 @@ from diffusionlab.rule_params import (
     FRECHET_MIN_SAMPLES,
     check_config,
     checkpoint_epochs,
+    gpu_slots,
+    job_threads,
     split_sizes,
     train_settings,
 )
@@ -52,6 +54,27 @@ def test_reference_settings_reach_the_jobs():
 
 
 @pytest.mark.parametrize(
+    ("device", "setting", "cores", "threads", "gpu"),
+    [
+        ("cpu", "auto", 2, 1, 0),  # two one-thread jobs side by side
+        ("cpu", "auto", 16, 8, 0),
+        ("cpu", "auto", 1, 1, 0),
+        ("cpu", 3, 16, 3, 0),
+        ("cpu", 4, 2, 2, 0),  # never more than Snakemake was given
+        ("auto", "auto", 16, 16, 1),  # jobs may hold the GPU: one at a time, every core
+        ("cuda:1", 1, 8, 8, 1),
+    ],
+)
+def test_jobs_share_the_cores_only_on_a_cpu(device, setting, cores, threads, gpu):
+    config = merged()
+    config["device"] = device
+    config["performance"]["job_threads"] = setting
+    validate(config, SCHEMA)
+    assert job_threads(config, cores) == threads
+    assert gpu_slots(config) == gpu
+
+
+@pytest.mark.parametrize(
     ("change", "key"),
     [
         (lambda c: c["part_b"]["time"].update(epochs=-1), "part_b.time.epochs"),
@@ -60,6 +83,8 @@ def test_reference_settings_reach_the_jobs():
         (lambda c: c["data"].update(source="internet"), "data.source"),
         (lambda c: c.update(device="gpu"), "device"),
         (lambda c: c["part_b"]["denoiser"].update(hiden=3), "hiden"),
+        (lambda c: c["performance"].update(job_threads=0), "performance.job_threads"),
+        (lambda c: c["performance"].update(job_threads="all"), "performance.job_threads"),
     ],
 )
 def test_mistakes_name_the_key(change, key):

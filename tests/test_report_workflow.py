@@ -55,14 +55,14 @@ def job_name(job) -> tuple:
 
 
 def dry_run(snakefile: Path, workdir: Path, config: dict | None = None, view=job_name,
-            forceall: bool = False) -> list:
+            forceall: bool = False, cores: int = 1) -> list:
     """`view` of each job a dry run of the default target schedules (every job of the DAG
-    with forceall), seen from the working directory."""
+    with forceall), seen from the working directory, given `cores`."""
     cwd = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
             workflow_api = api.workflow(
-                resource_settings=ResourceSettings(cores=1),
+                resource_settings=ResourceSettings(cores=cores),
                 config_settings=ConfigSettings(configfiles=[CI_PRESET], config=config or {}),
                 snakefile=snakefile,
                 workdir=workdir,
@@ -143,6 +143,25 @@ def test_a_training_setting_reruns_its_model_and_what_depends_on_it(run):
         "illusion_samples"]
     assert len(part_a_jobs(config, "mnist")) > 15
     assert scheduled(snakefile, workdir, {"part_b": {"class": {"lr": 0.005}}}) == expected
+
+
+@pytest.mark.parametrize(("device", "threads", "gpu"), [("cpu", 2, 0), ("cuda", 4, 1)])
+def test_jobs_share_a_cpu_and_queue_for_a_gpu(run, device, threads, gpu):
+    """On `device: cpu` the torch jobs take half the cores and no GPU slot, so two run side by
+    side; where a GPU may run them they take every core and hold the one GPU slot."""
+    snakefile, workdir = run
+    config = {"device": device, "performance": {**ci_config()["performance"],
+                                                "job_threads": "auto"}}
+    resources = dry_run(snakefile, workdir, config, forceall=True, cores=4,
+                        view=lambda job: (job.rule.name, job.threads, job.resources.get("gpu")))
+    torch_jobs = {"train_time", "train_class", "train_classifier", "evaluate_target_samples",
+                  "deep_dive_train", "latent_autoencoder"}
+    seen = {name: (t, g) for name, t, g in resources if name in torch_jobs}
+    assert seen.keys() == torch_jobs
+    assert set(seen.values()) == {(threads, gpu)}
+    # Small part A jobs on a class model take one thread anywhere, and the GPU slot where a GPU
+    # may run them.
+    assert {(t, g) for name, t, g in resources if name == "part_a_illusion"} == {(1, gpu)}
 
 
 def test_an_sdedit_setting_reruns_the_sdedit_jobs(run):

@@ -59,6 +59,26 @@ def train_settings(config: dict, model: str) -> dict:
     return settings
 
 
+def job_threads(config: dict, cores: int) -> int:
+    """Threads of a job that computes with torch, out of the `cores` Snakemake was given.
+
+    Where a GPU may run the jobs they queue on the `gpu` resource one at a time and take every
+    core. On `device: cpu` they share the cores: `performance.job_threads` each (auto: half of
+    them), so Snakemake runs jobs side by side. These small networks use a second thread
+    poorly: on 2 cores two one-thread trainings together do 1.4x the work of one two-thread
+    training (docs/benchmarks.md section 4)."""
+    if config["device"] != "cpu":
+        return cores
+    threads = config["performance"]["job_threads"]
+    return max(1, cores // 2) if threads == "auto" else min(threads, cores)
+
+
+def gpu_slots(config: dict) -> int:
+    """The `gpu` resource a torch job holds: none on `device: cpu`, so that jobs can run side by
+    side there whatever --resources says; one elsewhere, so that jobs never share a GPU."""
+    return 0 if config["device"] == "cpu" else 1
+
+
 def check_config(config: dict) -> None:
     """Checks across keys that a JSON schema cannot express; raises one ConfigError that names
     every offending key. Cheap (no torch, no data read): it runs on every Snakemake command."""
