@@ -181,6 +181,7 @@ rule deep_dive_judge:
             "judge": config["deep_dive"]["judge"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["precision"],
         },
     script:
         "../scripts/deep_dive_judge.py"

@@ -28,6 +28,7 @@ rule train_classifier:
             "classifier": EVAL["classifier"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["precision"],
         },
     script:
         "../scripts/evaluation_classifier.py"

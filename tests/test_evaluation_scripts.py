@@ -45,7 +45,7 @@ def classifier(files):
     script("evaluation_classifier").main(
         str(files / "mnist.pt"), str(path), str(files / "classifier.json"),
         {"channels": [4, 8], "features": 16, "epochs": 1, "batch_size": 50, "lr": 1e-2},
-        seed=0, device="cpu")
+        seed=0, device="cpu", precision="auto")
     return path
 
 
@@ -56,6 +56,7 @@ def test_classifier_job_records_its_accuracy(classifier, files):
     assert meta["train_digits"] == 200 and meta["epoch_digits"] == [200]
     info = json.loads((files / "classifier.json").read_text())
     assert info["test_accuracy"] == meta["test_accuracy"] and info["train_digits"] == 200
+    assert info["precision"] == meta["precision"] == "auto"
 
 
 def test_denoising_job_writes_its_files(files):

@@ -128,6 +128,7 @@ def train_classifier(
     dropout: float = 0.0,
     lr_schedule: str = "constant",
     arch: str = "lenet",
+    autocast_bf16: bool = False,
     on_epoch: Callable[[int, float, int], None] | None = None,
 ) -> DigitClassifier:
     """Train with Adam on the cross-entropy over every image given; returns the model in eval
@@ -135,7 +136,9 @@ def train_classifier(
 
     `arch`: the stages' kind (DigitClassifier); `augment`: each batch through `random_affine`;
     `dropout` before the read-out; `lr_schedule` constant, or onecycle (torch's OneCycleLR per
-    step, peaking at 3 x lr: lr is the rate of the constant schedule it replaces).
+    step, peaking at 3 x lr: lr is the rate of the constant schedule it replaces);
+    `autocast_bf16`: forward passes under bf16 autocast, images and weights channels-last (the
+    part B trainings' fast path; the weights and the optimiser stay fp32).
 
     `on_epoch(epoch, mean_loss, seen)` is called after each epoch (for logs), `seen` being the
     number of images the epoch trained on: all of them, the last batch possibly smaller.
@@ -152,6 +155,8 @@ def train_classifier(
         torch.manual_seed(seed)
         model = DigitClassifier(channels, features, num_classes, x_all.shape[1], x_all.shape[2],
                                 dropout, arch).to(device)
+        layout = torch.channels_last if autocast_bf16 else torch.contiguous_format
+        model = model.to(memory_format=layout)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         g = torch.Generator().manual_seed(seed)
         n = len(y_all)
@@ -166,7 +171,9 @@ def train_classifier(
             for lo in range(0, n, batch_size):
                 idx = order[lo : lo + batch_size]
                 x = random_affine(x_all[idx], g) if augment else x_all[idx]
-                loss = nn.functional.cross_entropy(model(x), y_all[idx])
+                with torch.autocast(x.device.type, torch.bfloat16, enabled=autocast_bf16):
+                    scores = model(x.contiguous(memory_format=layout))
+                loss = nn.functional.cross_entropy(scores.float(), y_all[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
