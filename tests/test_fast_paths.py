@@ -249,8 +249,10 @@ def test_sampling_throughput_runs():
                                      "bf16", "--batch-sizes", "20", "30"])
     assert [(r["model"], r["samples"]) for r in rows] == [
         ("time", 20), ("time", 30), ("class", 20), ("class", 30)]
-    assert all(r["sample_steps_per_s"] == pytest.approx(r["samples"] * 2 / r["seconds"], rel=0.02,
-                                                        abs=1) for r in rows)
+    # Both rates come from the unrounded time (the table's seconds keep 3 decimals, too few for
+    # runs of a few milliseconds to recompute them from).
+    assert all(r["sample_steps_per_s"] == pytest.approx(r["samples_per_s"] * 2, abs=1)
+               for r in rows)
 
 
 def test_end_to_end_copies_the_workflow_without_results():
