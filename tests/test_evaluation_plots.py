@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from diffusionlab.evaluation import plots
 from diffusionlab.evaluation.plots import (
     denoising_figure,
     guidance_figure,
@@ -48,3 +49,14 @@ def test_figures_are_byte_deterministic(draw, table, column, tmp_path):
     assert a == (tmp_path / "b.png").read_bytes()
     assert a != (tmp_path / "c.png").read_bytes()
     assert b"Software" not in a
+
+
+def test_the_wall_time_axis_is_labelled_at_the_measured_times(tmp_path, monkeypatch):
+    """Times within one decade (a CPU sweep: 1 to 5 s) would get one log tick, or none."""
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, dpi: figures.append(fig))
+    steps_figure(QUALITY, TIMING.assign(seconds=[5.1, 0.99, 5.2, 1.0]), tmp_path / "s.png")
+    wall = figures[0].axes[1]
+    assert list(wall.get_xticks()) == [0.99, 5.1]
+    formatter = wall.xaxis.get_major_formatter()
+    assert [formatter(x) for x in wall.get_xticks()] == ["0.99", "5.1"]

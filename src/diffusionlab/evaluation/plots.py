@@ -42,6 +42,11 @@ def steps_figure(
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Fréchet distance to test digits")
     axes[0].set_xticks(sorted(table["steps"].unique()))
+    # A few seconds span less than a decade: without ticks at the measured times the log axis
+    # would be labelled at one power of ten, or none.
+    first = table[table["method"] == table["method"].iloc[0]]
+    axes[1].set_xticks(sorted(first["seconds"]))
+    axes[1].xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
     _finish(fig, axes, path, title)
 
 
