@@ -4,7 +4,13 @@ import pytest
 import torch
 from torch import nn
 
-from diffusionlab.unet import ClassConditionalUNet, TimeConditionalUNet, UnconditionalUNet, build
+from diffusionlab.unet import (
+    GELU,
+    ClassConditionalUNet,
+    TimeConditionalUNet,
+    UnconditionalUNet,
+    build,
+)
 
 
 def conv_params(cin, cout, k):
@@ -80,7 +86,7 @@ def test_block_shapes_and_layers():
     assert isinstance(model.flatten[0], nn.AvgPool2d) and model.flatten[0].kernel_size == 7
     for block in (model.first, model.last):  # ConvBlock = 2 x (Conv k3 s1 p1, BN, GELU)
         assert [type(m) for m in block.modules() if not isinstance(m, nn.Sequential)] == [
-            nn.Conv2d, nn.BatchNorm2d, nn.GELU] * 2
+            nn.Conv2d, nn.BatchNorm2d, GELU] * 2
 
 
 def test_conditioning_changes_the_output():
@@ -138,3 +144,37 @@ def test_class_count_is_a_parameter():
 def test_sizes_the_course_unet_cannot_halve_twice_are_refused(size):
     with pytest.raises(ValueError, match="multiple of 4"):
         build("time", 4, image_size=size)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gelu_takes_the_vectorised_path_on_channels_last_inputs(dtype, monkeypatch):
+    """The layout trick of unet.GELU: exact GELU (to float rounding) and its gradient, the
+    output still channels-last, and torch's gelu handed a contiguous tensor (its fast loop)."""
+    from diffusionlab import unet
+
+    x = torch.randn(4, 6, 5, 7, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    reference = x.detach().clone().requires_grad_()
+    expected = nn.GELU()(reference)
+    seen = []
+    gelu = torch.nn.functional.gelu
+    monkeypatch.setattr(unet.F, "gelu", lambda t, **kw: seen.append(t.is_contiguous()) or
+                        gelu(t, **kw))
+    y = GELU()(x)
+    monkeypatch.undo()
+    assert seen == [True]
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    tol = 1e-6 if dtype == torch.float32 else 1e-2
+    torch.testing.assert_close(y, expected, atol=tol, rtol=tol)
+    y.square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(x.grad, reference.grad, atol=tol, rtol=tol)
+    # a plain (N C H W) tensor goes through unchanged
+    plain = torch.randn(3, 2, 4, 4)
+    torch.testing.assert_close(GELU()(plain), nn.GELU()(plain), atol=0, rtol=0)
+
+
+def test_every_activation_of_the_course_unets_is_the_layout_aware_gelu():
+    for kind in ("unconditional", "time", "class"):
+        acts = [m for m in build(kind, hidden=8).modules() if isinstance(m, nn.GELU)]
+        assert acts and all(type(m) is GELU for m in acts), kind

@@ -15,32 +15,50 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+
+class GELU(nn.GELU):
+    """nn.GELU, computed on the channels-last memory order of a channels-last input.
+
+    torch (2.14) takes a slow elementwise loop for a channels-last 4-D tensor, but the same
+    memory read as its contiguous permutation N x H x W x C takes the vectorised one: the same
+    function (float rounding apart), 1.7x faster forward and 2.3x forward and backward on a
+    2-core Xeon (docs/benchmarks.md section 1). No parameters: checkpoints are unchanged.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
+            memory_format=torch.channels_last
+        ):
+            return F.gelu(x.permute(0, 2, 3, 1), approximate=self.approximate).permute(0, 3, 1, 2)
+        return F.gelu(x, approximate=self.approximate)
 
 
 def conv(cin: int, cout: int) -> nn.Sequential:
     """Conv2d(k3, s1, p1) + BatchNorm + GELU: keeps the resolution."""
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.GELU())
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout), GELU())
 
 
 def down_conv(cin: int, cout: int) -> nn.Sequential:
     """Conv2d(k3, s2, p1) + BatchNorm + GELU: halves the resolution."""
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1), nn.BatchNorm2d(cout), nn.GELU())
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1), nn.BatchNorm2d(cout), GELU())
 
 
 def up_conv(cin: int, cout: int) -> nn.Sequential:
     """ConvTranspose2d(k4, s2, p1) + BatchNorm + GELU: doubles the resolution."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.GELU())
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), GELU())
 
 
 def flatten(size: int) -> nn.Sequential:
     """AvgPool2d(size) + GELU: size x size -> 1x1 (7 for 28x28 images)."""
-    return nn.Sequential(nn.AvgPool2d(size), nn.GELU())
+    return nn.Sequential(nn.AvgPool2d(size), GELU())
 
 
 def unflatten(channels: int, size: int) -> nn.Sequential:
     """ConvTranspose2d(k=size, s=size, p0) + BatchNorm + GELU: 1x1 -> size x size."""
     return nn.Sequential(
-        nn.ConvTranspose2d(channels, channels, size, size, 0), nn.BatchNorm2d(channels), nn.GELU()
+        nn.ConvTranspose2d(channels, channels, size, size, 0), nn.BatchNorm2d(channels), GELU()
     )
 
 
@@ -58,7 +76,7 @@ def up_block(cin: int, cout: int) -> nn.Sequential:
 
 def fc_block(cin: int, cout: int) -> nn.Sequential:
     """Linear -> GELU -> Linear: embeds a scalar t or a one-hot class vector."""
-    return nn.Sequential(nn.Linear(cin, cout), nn.GELU(), nn.Linear(cout, cout))
+    return nn.Sequential(nn.Linear(cin, cout), GELU(), nn.Linear(cout, cout))
 
 
 class UnconditionalUNet(nn.Module):
