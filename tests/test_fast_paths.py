@@ -287,3 +287,32 @@ def test_bf16_sampling_stays_close_to_fp32(kind, mnist, tmp_path):
     images = [generate(m, s.schedule(), 20, seed=0, batch_size=20, **sampler)
               for m in (plain, fast)]
     assert (images[0] - images[1]).abs().mean() < BF16_SAMPLE_ATOL
+
+
+@pytest.mark.parametrize("kind", ["unconditional", "time", "class"])
+def test_inference_folds_the_batch_norms_into_the_convolutions(kind, mnist, tmp_path):
+    """load_checkpoint folds each (transposed) convolution's batch norm into its weights
+    (unet.fold_batch_norms): no norm is left, and the trained network's output is unchanged
+    to float rounding, at a timestep, class and noise the norms' statistics never saw."""
+    from diffusionlab.models import build_from_spec
+    from diffusionlab.training import load_checkpoint, read_checkpoint, spec_of
+
+    s = settings(kind)
+    path = train(s, mnist.train_images, mnist.train_labels, tmp_path, progress=False)[
+        "checkpoints"][1]
+    ck = read_checkpoint(path)
+    plain = build_from_spec(spec_of(ck, path))
+    plain.load_state_dict(ck["model"])
+    plain.eval()
+    folded = load_checkpoint(path)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in folded.modules()) == 3
+    x = torch.randn(6, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    extra = {"unconditional": (), "time": (torch.full((6,), 0.3),),
+             "class": (torch.full((6,), 0.8), torch.eye(10)[[0, 3, 7, 9, 2, 0]] * 1.0)}[kind]
+    with torch.no_grad():
+        expected, got = plain(x, *extra), folded(x, *extra)
+    assert expected.std() > 1e-3  # a real output, not a dead network
+    scale = expected.abs().max().item()
+    torch.testing.assert_close(got, expected, atol=1e-6 + 1e-4 * scale, rtol=1e-4)
