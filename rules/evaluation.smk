@@ -69,6 +69,7 @@ rule evaluate_denoiser:
             "digits": EVAL["denoising"]["digits"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["sample_precision"],
         },
     script:
         "../scripts/evaluation_metrics.py"

@@ -116,6 +116,7 @@ rule denoiser_results:
             "digits": PART_B["denoiser"]["figure_digits"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["sample_precision"],
         },
     script:
         "../scripts/part_b_figures.py"
@@ -147,6 +148,7 @@ rule denoiser_ood:
             "digits": PART_B["denoiser"]["figure_digits"],
             "seed": config["seed"],
             "device": config["device"],
+            "precision": config["performance"]["sample_precision"],
         },
     script:
         "../scripts/part_b_figures.py"

@@ -38,10 +38,10 @@ def check_steps(steps: Sequence[int], schedule: dict, key: str) -> None:
                         "part_b.schedule.num_steps")
 
 
-def denoising(data, checkpoints, table, figure, epochs, sigmas, digits, seed, device):
+def denoising(data, checkpoints, table, figure, epochs, sigmas, digits, seed, device, precision):
     dev = pick_device(device)
     mnist = MNIST.load(data)
-    denoisers = {f"UNet, epoch {e}": load_checkpoint(path, dev)
+    denoisers = {f"UNet, epoch {e}": load_checkpoint(path, dev, precision)
                  for e, path in zip(epochs, checkpoints, strict=True)}
     clean = mnist.test_images[:digits]
     result = denoising_table(denoisers, clean, mnist.train_images, sigmas, seed)

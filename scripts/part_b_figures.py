@@ -15,14 +15,14 @@ def noising(data, out, sigmas, digits, seed):
     noising_figure(MNIST.load(data), sigmas, digits, seed, out)
 
 
-def denoiser_results(data, checkpoint, out, sigma, digits, seed, device):
+def denoiser_results(data, checkpoint, out, sigma, digits, seed, device, precision):
     denoiser_results_figure(checkpoint, MNIST.load(data), sigma, digits, seed, out,
-                            pick_device(device))
+                            pick_device(device), precision)
 
 
-def ood(data, checkpoint, figure, metrics, sigmas, digits, seed, device):
+def ood(data, checkpoint, figure, metrics, sigmas, digits, seed, device, precision):
     out_of_distribution(checkpoint, MNIST.load(data), sigmas, digits, seed, figure, metrics,
-                        pick_device(device))
+                        pick_device(device), precision)
 
 
 def loss_plot(losses, out, title):

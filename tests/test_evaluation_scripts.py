@@ -60,14 +60,20 @@ def test_classifier_job_records_its_accuracy(classifier, files):
 
 
 def test_denoising_job_writes_its_files(files):
-    table = files / "denoising.csv"
-    script("evaluation_metrics").denoising(
-        str(files / "mnist.pt"), [str(files / "unconditional.pt")], str(table),
-        str(files / "denoising.png"), epochs=[1], sigmas=[0.0, 0.5], digits=20, seed=0,
-        device="cpu")
-    result = pd.read_csv(table)
-    assert result["method"].tolist()[-1] == "UNet, epoch 1" and len(result) == 8
-    assert (result["test_digits"] == 20).all() and (files / "denoising.png").stat().st_size
+    tables = {}
+    for precision in ("fp32", "bf16"):
+        table = files / f"denoising_{precision}.csv"
+        script("evaluation_metrics").denoising(
+            str(files / "mnist.pt"), [str(files / "unconditional.pt")], str(table),
+            str(files / "denoising.png"), epochs=[1], sigmas=[0.0, 0.5], digits=20, seed=0,
+            device="cpu", precision=precision)
+        tables[precision] = result = pd.read_csv(table)
+        assert result["method"].tolist()[-1] == "UNet, epoch 1" and len(result) == 8
+        assert (result["test_digits"] == 20).all() and (files / "denoising.png").stat().st_size
+    # performance.sample_precision reaches the denoiser: bf16 ran, and moved its MSE little
+    unet = [t[t["method"] == "UNet, epoch 1"]["mse"].to_numpy() for t in tables.values()]
+    assert (unet[0] != unet[1]).any()
+    assert abs(unet[1] / unet[0] - 1).max() < 0.02
 
 
 def test_guidance_job_and_step_counts_beyond_the_schedule(files, classifier):

@@ -48,11 +48,13 @@ def noising_figure(mnist: MNIST, sigmas: Sequence[float], digits: int, seed: int
 
 
 def denoiser_results_figure(
-    checkpoint: str | Path, mnist: MNIST, sigma: float, digits: int, seed: int, path, device="cpu"
+    checkpoint: str | Path, mnist: MNIST, sigma: float, digits: int, seed: int, path, device="cpu",
+    precision: str = "fp32",
 ) -> None:
-    """1.2.1: test digits, their noisy versions and the denoiser's output (rows)."""
+    """1.2.1: test digits, their noisy versions and the denoiser's output (rows); `precision`
+    as `training.load_checkpoint`'s."""
     epoch = read_checkpoint(checkpoint)["epoch"]
-    model = load_checkpoint(checkpoint, device)
+    model = load_checkpoint(checkpoint, device, precision)
     x = first_digits(mnist, digits)
     z = noise_images(x, sigma, torch.Generator().manual_seed(seed))
     out = apply_batched(model, z, device)
@@ -73,13 +75,15 @@ def out_of_distribution(
     figure_path,
     metrics_path,
     device="cpu",
+    precision: str = "fp32",
 ) -> pd.DataFrame:
     """1.2.2: the trained denoiser at every sigma; figure on a few digits, metrics on all.
 
     MSE and PSNR are over the whole test split, clean digits against the denoised output,
-    with the noise drawn from one seeded generator per sigma.
+    with the noise drawn from one seeded generator per sigma; `precision` as
+    `training.load_checkpoint`'s.
     """
-    model = load_checkpoint(checkpoint, device)
+    model = load_checkpoint(checkpoint, device, precision)
     x_all = as_float(mnist.test_images)
     rows, noisy_row, out_row = [], [], []
     for k, s in enumerate(sigmas):
