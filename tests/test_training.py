@@ -19,6 +19,7 @@ from diffusionlab.training import (
     TrainSettings,
     discard_resume_state,
     load_checkpoint,
+    make_optimizer,
     new_model,
     steps_per_epoch,
     train,
@@ -333,3 +334,28 @@ def test_schedule_and_ema_settings_reach_the_job_and_are_validated():
         bad["part_b"]["class"][key] = value
         with pytest.raises(ConfigError, match=f"part_b.class.{key}"):
             validate(bad, ROOT / "schemas" / "config.schema.yaml")
+
+
+def test_adam_is_fused_on_the_cpu_and_takes_the_plain_steps():
+    """make_optimizer's fused Adam: the same updates as the per-tensor loop, to float
+    rounding, over a few steps of the one-cycle schedule (which also moves Adam's beta1)."""
+    s = settings(kind="time", lr_schedule="onecycle", epochs=2, checkpoint_epochs=(2,))
+    models = [new_model(s) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    fused, fused_sched = make_optimizer(models[0], s, epoch_steps=3)
+    assert fused.defaults["fused"] is True
+    plain = torch.optim.Adam(models[1].parameters(), lr=s.lr)
+    plain_sched = torch.optim.lr_scheduler.OneCycleLR(plain, max_lr=s.lr, total_steps=6)
+    x, t = torch.randn(4, 1, 28, 28), torch.rand(4)
+    for _ in range(5):
+        for model, opt, sched in ((models[0], fused, fused_sched), (models[1], plain, plain_sched)):
+            opt.zero_grad()
+            model(x, t).square().mean().backward()
+            opt.step()
+            sched.step()
+    # Compared as functions: a convolution's bias before a batch norm has no effect and a
+    # gradient of float noise, which Adam's normalisation turns into steps of either sign.
+    with torch.no_grad():
+        outputs = [model(x, t) for model in models]
+    assert not torch.equal(outputs[0], new_model(s)(x, t))  # training moved the weights
+    torch.testing.assert_close(outputs[0], outputs[1], atol=1e-5, rtol=1e-4)
