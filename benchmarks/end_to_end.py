@@ -6,6 +6,7 @@ results/, logs/ or .snakemake/) is copied to a scratch folder and Snakemake runs
 
     python -m benchmarks.end_to_end --preset ci    # runs: snakemake --cores all \
                                                    #   --configfile presets/ci.yaml
+    python -m benchmarks.end_to_end --preset laptop,exercise-only   # the exercise alone
 
 Prints the wall time and a markdown row ready to paste into docs/benchmarks.md.
 """
@@ -45,10 +46,13 @@ def copy_workflow(root: Path, dest: Path) -> Path:
 
 
 def snakemake_command(preset: str, cores: str, targets: list[str], extra: list[str]) -> list:
-    configfile = preset if preset.endswith((".yaml", ".yml")) else f"presets/{preset}.yaml"
+    """The Snakemake command line; `preset` names one preset or several, comma-separated
+    ("laptop,exercise-only"), each a name in presets/ or a YAML path, laid over in order."""
+    configfiles = [p if p.endswith((".yaml", ".yml")) else f"presets/{p}.yaml"
+                   for p in preset.split(",")]
     # targets first: --configfile takes every value that follows it
     return [sys.executable, "-m", "snakemake", *targets, "--cores", cores,
-            "--configfile", configfile, *extra]
+            *extra, "--configfile", *configfiles]
 
 
 def run(preset: str, cores: str = "all", targets: list[str] | None = None,
@@ -95,7 +99,8 @@ def run(preset: str, cores: str = "all", targets: list[str] | None = None,
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="ci",
-                        help="a preset name (presets/NAME.yaml) or a YAML path (default: ci)")
+                        help="a preset name (presets/NAME.yaml) or a YAML path, or several "
+                             "comma-separated, laid over in order (default: ci)")
     parser.add_argument("--cores", default="all", help="snakemake --cores (default: all)")
     parser.add_argument("--keep", metavar="DIR",
                         help="run in DIR (must be empty or new) and keep it afterwards")

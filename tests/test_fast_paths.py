@@ -316,3 +316,11 @@ def test_inference_folds_the_batch_norms_into_the_convolutions(kind, mnist, tmp_
     assert expected.std() > 1e-3  # a real output, not a dead network
     scale = expected.abs().max().item()
     torch.testing.assert_close(got, expected, atol=1e-6 + 1e-4 * scale, rtol=1e-4)
+
+
+def test_end_to_end_lays_presets_over_in_order_after_the_targets():
+    cmd = end_to_end.snakemake_command("laptop,exercise-only", "all", ["report"], ["--quiet"])
+    assert cmd[3:] == ["report", "--cores", "all", "--quiet", "--configfile",
+                       "presets/laptop.yaml", "presets/exercise-only.yaml"]
+    assert end_to_end.snakemake_command("/tmp/x.yaml", "2", [], [])[-2:] == [
+        "--configfile", "/tmp/x.yaml"]
