@@ -4,7 +4,8 @@ The class-conditioned UNet draws 4 samples of each digit (40) with classifier-fr
 (gamma 5: conditional and unconditional passes batched together, 80 images per UNet call); the
 time-conditioned one draws 40 samples; both at T = 300 (sizes from config.yaml); `--batch-sizes`
 draws other batches (the class-conditioned one with classes 0-9 in turn). Each runs
-`diffusionlab.sampling.sample` on a network loaded as the jobs load it: fp32, or bf16 through
+`diffusionlab.sampling.sample` on a network loaded as the jobs load it (batch norms folded into
+the convolutions, `unet.fold_batch_norms`): fp32, or bf16 through
 `runtime.bf16_forward` (autocast, channels-last), on the CPU and on the GPU when present;
 `pipeline` marks the one the sample rule runs there (performance.sample_precision). A short
 untimed run of a few steps warms each variant up. The weights are the seeded initial ones: the
@@ -27,7 +28,7 @@ from diffusionlab.rule_params import MODELS
 from diffusionlab.runtime import bf16_forward, use_bf16
 from diffusionlab.sampling import sample
 from diffusionlab.schedule import DDPMSchedule
-from diffusionlab.unet import build
+from diffusionlab.unet import build, fold_batch_norms
 
 from . import common
 
@@ -88,7 +89,8 @@ def run(config: dict, models: list[str], devs: list[torch.device], precisions: l
             for device in devs:
                 pipeline_bf16 = use_bf16(config["performance"]["sample_precision"], device)
                 torch.manual_seed(config["seed"])
-                net = build(MODELS[model], hidden or section["hidden"]).to(device).eval()
+                net = fold_batch_norms(
+                    build(MODELS[model], hidden or section["hidden"]).to(device).eval())
                 for precision in precisions:
                     bf16 = precision == "bf16"
                     loaded = bf16_forward(copy.deepcopy(net), device) if bf16 else net
