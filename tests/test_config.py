@@ -34,7 +34,9 @@ def merged(*overlays):
     return config
 
 
-@pytest.mark.parametrize("presets", [(), ("laptop.yaml",), ("ci.yaml",)])
+@pytest.mark.parametrize("presets", [(), ("laptop.yaml",), ("ci.yaml",),
+                                     ("laptop.yaml", "exercise-only.yaml"),
+                                     ("ci.yaml", "exercise-only.yaml")])
 def test_shipped_configs_are_valid(presets):
     config = merged(*presets)
     validate(config, SCHEMA)
