@@ -273,6 +273,20 @@ def test_cpu_offload_changes_no_jobs_params(tmp_path):
     assert params(True) == off
 
 
+def test_the_exercise_only_overlay_leaves_out_the_deep_dive_and_its_latent_twin(tmp_path):
+    """presets/exercise-only.yaml over a preset: part A, part B, the evaluation and the
+    report, and no job of the deep dive or of latent diffusion."""
+    overlay = yaml.safe_load((ROOT / "presets" / "exercise-only.yaml").read_text())
+    every = {job[0] for job in dry_run(ROOT / "Snakefile", tmp_path, forceall=True)}
+    names = {job[0] for job in dry_run(ROOT / "Snakefile", tmp_path, overlay, forceall=True)}
+    assert any(n.startswith("deep_dive_") for n in every)
+    assert any(n.startswith("latent_") for n in every)
+    assert not any(n.startswith(("deep_dive_", "latent_")) for n in names)
+    assert {"train_time", "train_class", "part_a_illusion", "evaluation_targets",
+            "report"} <= names
+    assert names == {n for n in every if not n.startswith(("deep_dive_", "latent_"))}
+
+
 def test_image_files_and_downloads_are_inputs(run, tmp_path):
     """A local image is an input of the job that prepares it (editing it reruns that job and
     those that read the prepared image); a URL is fetched once by part_a_download, whose
