@@ -33,7 +33,7 @@ from .models import build_from_spec, model_spec
 from .runtime import bf16_forward, use_bf16
 from .schedule import DDPMSchedule, add_noise
 from .torchfiles import atomic_save, read_torch_dict
-from .unet import UnconditionalUNet, fold_batch_norms, one_hot
+from .unet import fold_batch_norms, one_hot
 
 OBJECTIVES = ("denoise", "ddpm")
 LR_SCHEDULES = ("exponential", "onecycle")
@@ -246,15 +246,13 @@ def load_checkpoint(
     path: str | Path, device: torch.device | str = "cpu", precision: str = "fp32"
 ) -> nn.Module:
     """The model of a checkpoint, for inference; `precision` (performance.sample_precision:
-    fp32, bf16 or auto) may run its forward pass in bf16 (runtime.bf16_forward). A course
-    UNet's batch norms are folded into its convolutions (unet.fold_batch_norms)."""
+    fp32, bf16 or auto) may run its forward pass in bf16 (runtime.bf16_forward). Batch norms
+    after convolutions (the course UNets') are folded into them (unet.fold_batch_norms)."""
     ck = read_checkpoint(path)
     model = build_from_spec(spec_of(ck, path))
     model.load_state_dict(ck["model"])
     device = torch.device(device)
-    model = model.to(device).eval()
-    if isinstance(model, UnconditionalUNet):
-        fold_batch_norms(model)
+    model = fold_batch_norms(model.to(device).eval())
     return bf16_forward(model, device) if use_bf16(precision, device) else model
 
 
