@@ -59,7 +59,8 @@ ILLUSIONS = pd.DataFrame({
     "figure": [f"results/part_a/mnist/{s}.png" for s in
                ("anagram_0", "anagram_1", "anagram_2", "view_0", "hybrid_0", "hybrid_1")],
     "digits": ["6 / 9", "1 / 7", "0 / 8", "3 / 5", "0 / 1", "8 / 3"],
-    "views": ["identity / flip"] * 3 + ["identity / rotate_cw"]
+    "views": ["identity / rotate_180", "identity / flip", "identity / rotate_180",
+              "identity / rotate_cw"]
     + ["far (low-pass) / near (full image)"] * 2,
     "samples": [50, 50, 50, 50, 64, 50],
     "success_rate": [0.8, 0.25, 0.5, 1.0, 0.9, 0.78],
@@ -86,8 +87,8 @@ def test_targets_from_known_values():
         "time-conditioned UNet, epoch 10: digits read with confidence ≥ 0.9 at least once",
         "class-conditioned UNet (γ = 5), epoch 30: samples read as the requested digit",
         "class-conditioned UNet (γ = 5), epoch 30: Fréchet distance / floor",
-        "anagram 6 / 9 (upside down): every view read as its digit",
-        "anagram 1 / 7 (upside down): every view read as its digit",
+        "anagram 6 / 9 (turned upside down): every view read as its digit",
+        "anagram 1 / 7 (flipped upside down): every view read as its digit",
         "hybrid 0 / 1 (far / near): every view read as its digit",
         "hybrid 8 / 3 (far / near): every view read as its digit",
     ]
@@ -170,6 +171,6 @@ def test_hybrid_rows_name_their_ceiling():
     notes = table().set_index("metric")["note"]
     assert notes["hybrid 8 / 3 (far / near): every view read as its digit"] == (
         "ceiling 0.40: hybrids of real test digits, the same blur")
-    assert notes["anagram 1 / 7 (upside down): every view read as its digit"] == ""
+    assert notes["anagram 1 / 7 (flipped upside down): every view read as its digit"] == ""
     older = table(illusions=ILLUSIONS.drop(columns="ceiling")).set_index("metric")["note"]
     assert older["hybrid 0 / 1 (far / near): every view read as its digit"] == ""

@@ -158,7 +158,7 @@ def test_every_job_runs_on_the_mnist_backend_as_the_rules_run_it(config, tmp_pat
         assert all(p.stat().st_size > 0 for p in out.values()), figure
     anagrams = torch.load(tmp_path / "anagram_0_images.pt", weights_only=True)
     assert anagrams["images"].shape == (1, 1, 28, 28)
-    assert anagrams["views"] == ["identity", "flip"]
+    assert anagrams["views"] == ["identity", "rotate_180"]
     assert anagrams["images"].min() >= 0 and anagrams["images"].max() <= 1
     sampled = torch.load(tmp_path / "sampling_images.pt", weights_only=True)
     assert sampled["images"].shape == (2, 3, 1, 28, 28)  # steps x prompts x image

@@ -42,7 +42,10 @@ ILLUSION_SUCCESS = 0.80
 # The upside-down anagrams with a target. 0 and 8 each read much as their own upside-down
 # image, so one image that is a 0 one way up and an 8 the other is not asked for: the 0 / 8
 # anagram is scored beside the others (section E.6) but not a target.
-FLIP_VIEWS = "identity / flip"  # the views column of the illusions table for 1.8's anagrams
+# Upside down, by the views column of the illusions table: turned half a turn (the MNIST
+# backend's digits) or mirrored top to bottom (the course's flip).
+UPSIDE_DOWN_VIEWS = {"identity / rotate_180": "turned upside down",
+                     "identity / flip": "flipped upside down"}
 ANAGRAM_TARGETS = ("6 / 9", "1 / 7")
 MIN_PER_DIGIT = 50
 DIGITS = range(10)
@@ -152,14 +155,15 @@ def illusion_rows(illusions: pd.DataFrame) -> list[dict]:
     """The anagrams of ANAGRAM_TARGETS and every hybrid, from part A's illusion table on the
     MNIST backend (part_a_metrics.illusion_tables: kind, figure, digits, views, samples,
     success_rate)."""
-    is_target = ((illusions["kind"] == "anagram") & (illusions["views"] == FLIP_VIEWS)
+    is_target = ((illusions["kind"] == "anagram") & illusions["views"].isin(list(UPSIDE_DOWN_VIEWS))
                  & illusions["digits"].isin(ANAGRAM_TARGETS)) | (illusions["kind"] == "hybrid")
     rows = []
     for item in illusions[is_target].itertuples():
         if item.samples < MIN_PER_DIGIT:
             raise _too_few(f"of the {item.kind} {item.digits}", item.samples, MIN_PER_DIGIT,
                            f"set evaluation.illusions.samples to at least {MIN_PER_DIGIT}")
-        name = ("anagram {} (upside down)" if item.kind == "anagram" else "hybrid {} (far / near)")
+        name = (f"anagram {{}} ({UPSIDE_DOWN_VIEWS[item.views]})" if item.kind == "anagram"
+                else "hybrid {} (far / near)")
         ceiling = getattr(item, "ceiling", float("nan"))
         note = "" if pd.isna(ceiling) else (
             f"ceiling {ceiling:.2f}: hybrids of real test digits, the same blur")

@@ -130,8 +130,8 @@ def demo(folder: str | Path) -> tuple[Manifest, Provenance]:
         folder / "illusions.csv",
         "item,digits,views,samples,alignment,concealment,success_rate",
         [
-            ("anagram_0", "6 / 9", "identity / flip", 500, 0.61, 0.32, 0.58),
-            ("anagram_1", "1 / 7", "identity / flip", 500, 0.44, -0.05, 0.31),
+            ("anagram_0", "6 / 9", "identity / rotate_180", 500, 0.61, 0.32, 0.58),
+            ("anagram_1", "1 / 7", "identity / rotate_180", 500, 0.44, -0.05, 0.31),
             ("hybrid_0", "0 / 1", "lowpass / identity", 500, 0.52, 0.12, 0.47),
         ],
     )
@@ -335,7 +335,7 @@ def _evaluation(folder: Path) -> dict[str, SectionResult]:
         [("classifier: test accuracy", "≥ 0.99", 0.9912, "yes"),
          ("time-conditioned UNet: mean training loss of the last epoch (epoch 20)",
           "0.02 – 0.04", 0.0291, "yes"),
-         ("anagram 6 / 9 (upside down): every view read as its digit", "≥ 0.8", 0.62, "no")],
+         ("anagram 6 / 9 (turned upside down): every view read as its digit", "≥ 0.8", 0.62, "no")],
     )
     note = "The classifier reads {test_accuracy:.2%} of the {test_digits} test digits correctly."
     return {
