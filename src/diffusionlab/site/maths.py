@@ -43,7 +43,7 @@ EQUATIONS: dict[str, str] = {
     "anagram": (
         rf"\epsilon = \tfrac{{1}}{{2}}\bigl({_EPS}(x_t, t, p_1)"
         rf" + f^{{-1}}\bigl({_EPS}(f(x_t), t, p_2)\bigr)\bigr),"
-        r"\qquad f = \text{upside-down flip}"
+        r"\qquad f = \text{the image upside down (flipped or turned)}"
     ),
     "hybrid": (
         rf"\epsilon = G_\sigma * \epsilon_1 + \bigl(\epsilon_2 - G_\sigma * \epsilon_2\bigr),"
