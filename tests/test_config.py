@@ -7,6 +7,8 @@ import yaml
 from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
+from diffusionlab.deep_dive import runs as deep_dive_runs
+from diffusionlab.part_a import item_params
 from diffusionlab.rule_params import (
     FRECHET_MIN_SAMPLES,
     check_config,
@@ -40,7 +42,10 @@ def merged(*overlays):
 def test_shipped_configs_are_valid(presets):
     config = merged(*presets)
     validate(config, SCHEMA)
+    # every cross-key check the workflow runs before it schedules a job
     check_config(config)
+    deep_dive_runs.check(config)
+    item_params.check(config)
 
 
 def test_reference_settings_reach_the_jobs():
