@@ -162,12 +162,11 @@ def illusion_rows(illusions: pd.DataFrame) -> list[dict]:
         if item.samples < MIN_PER_DIGIT:
             raise _too_few(f"of the {item.kind} {item.digits}", item.samples, MIN_PER_DIGIT,
                            f"set evaluation.illusions.samples to at least {MIN_PER_DIGIT}")
-        name = (f"anagram {{}} ({UPSIDE_DOWN_VIEWS[item.views]})" if item.kind == "anagram"
-                else "hybrid {} (far / near)")
+        how = UPSIDE_DOWN_VIEWS[item.views] if item.kind == "anagram" else "far / near"
         ceiling = getattr(item, "ceiling", float("nan"))
         note = "" if pd.isna(ceiling) else (
             f"ceiling {ceiling:.2f}: hybrids of real test digits, the same blur")
-        rows.append(_row(f"{name.format(item.digits)}: every view read as its digit",
+        rows.append(_row(f"{item.kind} {item.digits} ({how}): every view read as its digit",
                          item.success_rate, ILLUSION_SUCCESS, item.samples,
                          f"part A's sampler of {item.figure}, its settings and seed", note=note))
     return rows
