@@ -6,7 +6,6 @@ from snakemake.exceptions import WorkflowError
 
 from diffusionlab.codedeps import ImportGraph
 from diffusionlab.data import layout as data_layout
-from diffusionlab.config import ConfigError
 from diffusionlab.deep_dive import runs as deep_dive_runs
 from diffusionlab.part_a import item_params as part_a_params
 from diffusionlab.site import placement
@@ -317,11 +316,6 @@ def part_a_upstream(backend):
 # Deep dive (rules/deep_dive.smk)
 
 
-try:
-    deep_dive_runs.check(config)
-except ConfigError as err:
-    sys.exit(str(err))
-
 DEEP_DIVE = deep_dive_runs.runs(config)
 DEEP_DIVE_DIR = "results/deep_dive/{dataset}"
 # Each rule's {dataset} is a run of deep_dive.run (matches nothing when none runs).
@@ -394,32 +388,10 @@ def deep_dive_files(name):
 
 # Latent diffusion (issue 12): rules/latent.smk
 
-LATENT = list(config.get("latent", {}).get("run", []))
+LATENT = deep_dive_runs.latent_runs(config)
 LATENT_DIR = "results/latent/{dataset}"
 # Each rule's {dataset} is a run of latent.run (matches nothing when none runs).
 LATENT_NAMES = "|".join(LATENT) or "(?!)"
-
-
-def check_latent(config):
-    """latent.run names runs of deep_dive.run that have settings under latent.models."""
-    problems = [
-        f"config key latent.run: {name!r} is not a run of deep_dive.run (the latent run "
-        "trains its pixel twin's DDPM on its data set)"
-        for name in LATENT
-        if name not in DEEP_DIVE
-    ] + [
-        f"config key latent.run: {name!r} has no settings under latent.models"
-        for name in LATENT
-        if name not in config["latent"]["models"]
-    ]
-    if problems:
-        raise ConfigError("invalid config: " + "; ".join(problems))
-
-
-try:
-    check_latent(config)
-except ConfigError as err:
-    sys.exit(str(err))
 
 
 def latent_path(name, file):

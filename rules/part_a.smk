@@ -2,13 +2,7 @@
 # class-conditioned UNet and on the deep dive's class models named in part_a.backends. Every file lies under results/part_a/<backend>/; the settings of
 # each job come from diffusionlab.part_a.item_params.job_args.
 
-from diffusionlab.config import ConfigError
 from diffusionlab.part_a import item_params as part_a_params
-
-try:
-    part_a_params.check(config)
-except ConfigError as err:
-    sys.exit(str(err))
 
 PART_A = config["part_a"]
 PART_A_EMBEDDINGS = part_a_params.path("deepfloyd", "prompt_embeddings.pt")

@@ -7,8 +7,6 @@ import yaml
 from PIL import Image
 
 from diffusionlab.config import ConfigError, validate
-from diffusionlab.deep_dive import runs as deep_dive_runs
-from diffusionlab.part_a import item_params
 from diffusionlab.rule_params import (
     FRECHET_MIN_SAMPLES,
     check_config,
@@ -42,10 +40,21 @@ def merged(*overlays):
 def test_shipped_configs_are_valid(presets):
     config = merged(*presets)
     validate(config, SCHEMA)
-    # every cross-key check the workflow runs before it schedules a job
-    check_config(config)
-    deep_dive_runs.check(config)
-    item_params.check(config)
+    check_config(config)  # every cross-key check the workflow runs before it schedules a job
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["deep_dive"].update(run=["nowhere"]),
+     "deep_dive.run: 'nowhere' is not a data set"),
+    (lambda c: c["latent"].update(run=["nowhere"]),
+     "latent.run: 'nowhere' is not a run of deep_dive.run"),
+    (lambda c: c["part_a"].update(i_start=10_000), "part_a"),
+])
+def test_check_config_runs_the_deep_dive_latent_and_part_a_checks(change, message):
+    config = merged()
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(config)
 
 
 def test_reference_settings_reach_the_jobs():

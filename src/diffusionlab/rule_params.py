@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 from .config import ConfigError
+from .deep_dive import runs as deep_dive_runs
+from .part_a import item_params
 from .part_a.images import MNIST_PREFIX, source_problem
 from .part_a.item_params import is_dataset, section_key
 from .part_a.item_params import section as part_a_section
@@ -80,8 +82,11 @@ def gpu_slots(config: dict) -> int:
 
 
 def check_config(config: dict) -> None:
-    """Checks across keys that a JSON schema cannot express; raises one ConfigError that names
-    every offending key. Cheap (no torch, no data read): it runs on every Snakemake command."""
+    """Checks across keys that a JSON schema cannot express, the one home of every such check:
+    part B, the data and part A's digit counts here, then the deep dive's and latent runs
+    (deep_dive.runs.check) and part A's items (part_a.item_params.check). Raises a ConfigError
+    that names every offending key of the first check that fails. Cheap (no torch, no data
+    read): it runs on every Snakemake command."""
     problems = []  # (key, what is wrong)
     part_b = config["part_b"]
     for model in MODELS:
@@ -101,6 +106,9 @@ def check_config(config: dict) -> None:
     if problems:
         raise ConfigError("invalid config: " + "; ".join(
             f"config key {key}: {message}" for key, message in problems))
+    deep_dive_runs.check(config)
+    if "part_a" in config:
+        item_params.check(config)
 
 
 # Digits in MNIST's splits (torchvision's download and a folder copy of it), and in the

@@ -29,6 +29,11 @@ def runs(config: dict) -> list[str]:
     return list(config.get("deep_dive", {}).get("run", []))
 
 
+def latent_runs(config: dict) -> list[str]:
+    """The runs of latent.run: deep dive runs whose DDPM is also trained on latents."""
+    return list(config.get("latent", {}).get("run", []))
+
+
 def run_settings(config: dict, name: str) -> dict:
     return config["deep_dive"]["models"][name]
 
@@ -93,7 +98,7 @@ def sampling_settings(config: dict, name: str) -> dict:
 
 def check(config: dict) -> None:
     """Checks a schema cannot make: runs name data sets with settings, epochs lie within
-    training. One ConfigError naming every
+    training, latent runs are deep dive runs with latent settings. One ConfigError naming every
     offending key. (Whether a network fits its images, model_spec says in the training job.)"""
     problems = []
     datasets = config.get("datasets", {})
@@ -114,6 +119,13 @@ def check(config: dict) -> None:
                              f"training epoch ({key}.epochs = {s['epochs']})"))
         if s["beta_start"] > s["beta_end"]:
             problems.append((f"{key}.beta_start", "must not exceed beta_end"))
+    latent_models = config.get("latent", {}).get("models", {})
+    for name in latent_runs(config):
+        if name not in runs(config):
+            problems.append(("latent.run", f"{name!r} is not a run of deep_dive.run (the latent "
+                             "run trains its pixel twin's DDPM on its data set)"))
+        if name not in latent_models:
+            problems.append(("latent.run", f"{name!r} has no settings under latent.models"))
     if problems:
         raise ConfigError("invalid config: " + "; ".join(
             f"config key {key}: {message}" for key, message in problems))
