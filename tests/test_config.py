@@ -48,7 +48,8 @@ def test_shipped_configs_are_valid(presets):
      "deep_dive.run: 'nowhere' is not a data set"),
     (lambda c: c["latent"].update(run=["nowhere"]),
      "latent.run: 'nowhere' is not a run of deep_dive.run"),
-    (lambda c: c["part_a"].update(i_start=10_000), "part_a"),
+    (lambda c: c["part_a"].update(i_start=10_000),
+     r"part_a.i_starts: start indices \[10000\] leave no step"),
 ])
 def test_check_config_runs_the_deep_dive_latent_and_part_a_checks(change, message):
     config = merged()

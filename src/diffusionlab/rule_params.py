@@ -10,8 +10,8 @@ import math
 
 from .config import ConfigError
 from .deep_dive import runs as deep_dive_runs
-from .part_a import item_params
 from .part_a.images import MNIST_PREFIX, source_problem
+from .part_a.item_params import check as check_part_a_items
 from .part_a.item_params import is_dataset, section_key
 from .part_a.item_params import section as part_a_section
 
@@ -108,7 +108,7 @@ def check_config(config: dict) -> None:
             f"config key {key}: {message}" for key, message in problems))
     deep_dive_runs.check(config)
     if "part_a" in config:
-        item_params.check(config)
+        check_part_a_items(config)
 
 
 # Digits in MNIST's splits (torchvision's download and a folder copy of it), and in the

@@ -120,8 +120,9 @@ def check(config: dict) -> None:
         if s["beta_start"] > s["beta_end"]:
             problems.append((f"{key}.beta_start", "must not exceed beta_end"))
     latent_models = config.get("latent", {}).get("models", {})
+    pixel_runs = runs(config)
     for name in latent_runs(config):
-        if name not in runs(config):
+        if name not in pixel_runs:
             problems.append(("latent.run", f"{name!r} is not a run of deep_dive.run (the latent "
                              "run trains its pixel twin's DDPM on its data set)"))
         if name not in latent_models:
